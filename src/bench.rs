@@ -1,0 +1,157 @@
+//! `rivulet bench`: load a JSON-lines file into a topic, run statements until the input is
+//! consumed, write the sink's rows, report throughput.
+//!
+//! The measured time runs from opening the input file to the output being complete, load
+//! included, as the peers in `../shared/bench` measure theirs.
+#![allow(clippy::print_stdout)]
+
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use rivulet::engine::{Engine, EngineConfig};
+use rivulet::topic::ProducerRecord;
+use rivulet::{Error, Result};
+
+/// Arguments of `rivulet bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// The statements to run (CREATE STREAM over the input topic, then a persistent query).
+    #[arg(long)]
+    sql: PathBuf,
+    /// `TOPIC=PATH.jsonl`: records to load into TOPIC before the queries run, one value a line.
+    #[arg(long)]
+    input: Vec<String>,
+    /// Where to write the last persistent query's output rows as JSON lines.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Keep the data directory instead of a temporary one.
+    #[arg(long)]
+    keep_data: bool,
+}
+
+const LOAD_BATCH: usize = 16 * 1024;
+
+/// Runs the benchmark.
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let sql = std::fs::read_to_string(&args.sql)
+        .map_err(|e| Error::user(format!("cannot read {}: {e}", args.sql.display())))?;
+    let dir = std::env::temp_dir().join(format!("rivulet-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut properties = std::collections::BTreeMap::new();
+    properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
+    let started = Instant::now();
+    let engine = Engine::open(EngineConfig { data_dir: Some(dir.clone()), properties, background: false })?;
+    // Statements first, so that the input topics exist with the sources' settings.
+    let mut sink = None;
+    for statement in rivulet::sql::parse(&sql)? {
+        if let rivulet::sql::ast::Statement::CreateAsSelect(c) = &statement.statement {
+            sink = Some(c.name.clone());
+        }
+        engine.execute_statement(&statement)?;
+    }
+    let mut events: u64 = 0;
+    let load_started = Instant::now();
+    for input in &args.input {
+        let (topic, path) =
+            input.split_once('=').ok_or_else(|| Error::user(format!("--input takes TOPIC=PATH, got '{input}'")))?;
+        let topic = resolve_topic(&engine, topic);
+        events += load(&engine, &topic, path)?;
+    }
+    let load_s = load_started.elapsed().as_secs_f64();
+    engine.run_to_completion(8192)?;
+    let mut rows_out: u64 = 0;
+    if let Some(sink) = &sink {
+        let source = engine
+            .catalog()
+            .source(sink)
+            .cloned()
+            .ok_or_else(|| Error::internal("the sink of the benchmark query vanished"))?;
+        let mut out: Box<dyn Write> = match &args.output {
+            Some(path) => Box::new(BufWriter::new(std::fs::File::create(path)?)),
+            None => Box::new(std::io::sink()),
+        };
+        let backend = engine.backend();
+        let partitions = backend.describe_topic(&source.topic)?.map(|d| d.config.partitions).unwrap_or(1);
+        for partition in 0..partitions {
+            let mut offset = backend.start_offset(&source.topic, partition)?;
+            loop {
+                let records = backend.read(&source.topic, partition, offset, 65536)?;
+                let Some(last) = records.last() else { break };
+                offset = last.offset + 1;
+                for record in records {
+                    if let Some(value) = record.value {
+                        out.write_all(&value)?;
+                        out.write_all(b"\n")?;
+                        rows_out += 1;
+                    }
+                }
+            }
+        }
+        out.flush()?;
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    engine.shutdown();
+    drop(engine);
+    if !args.keep_data {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    println!(
+        "events_per_s={:.0} wall_s={wall_s:.3} rows_out={rows_out} load_s={load_s:.3} peak_rss_mb={:.1}",
+        events as f64 / wall_s,
+        peak_rss_mb()
+    );
+    Ok(())
+}
+
+/// The bench's TOPIC may name a stream (bids → BIDS) or a topic; prefer the stream's topic.
+fn resolve_topic(engine: &Engine, name: &str) -> String {
+    let catalog = engine.catalog();
+    match catalog.source(&name.to_ascii_uppercase()) {
+        Some(source) => source.topic.clone(),
+        None => name.to_string(),
+    }
+}
+
+fn load(engine: &Engine, topic: &str, path: &str) -> Result<u64> {
+    let file = std::fs::File::open(path).map_err(|e| Error::user(format!("cannot open {path}: {e}")))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let backend = engine.backend();
+    let mut batch = Vec::with_capacity(LOAD_BATCH);
+    let mut count = 0u64;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            line.pop();
+        }
+        if line.is_empty() {
+            continue;
+        }
+        batch.push(ProducerRecord { value: Some(line.clone()), ..Default::default() });
+        count += 1;
+        if batch.len() == LOAD_BATCH {
+            backend.produce(topic, std::mem::take(&mut batch))?;
+            batch.reserve(LOAD_BATCH);
+        }
+    }
+    if !batch.is_empty() {
+        backend.produce(topic, batch)?;
+    }
+    backend.flush()?;
+    Ok(count)
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,149 @@
+//! What executing a statement returns: structured values that front ends render.
+//!
+//! The REPL draws them as tables, the HTTP server turns them into ksqlDB's JSON entities, the
+//! test runner inspects them. Nothing here formats for a particular front end.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::functions::FunctionInfo;
+
+/// A column of a result: name and ksqlDB type spelling, and whether it is a key column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultColumn {
+    pub name: String,
+    pub ty: String,
+    pub key: bool,
+}
+
+/// One row of query results as JSON values in column order.
+pub type Row = Vec<serde_json::Value>;
+
+/// A stream or table as SHOW lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSummary {
+    pub name: String,
+    pub topic: String,
+    pub key_format: String,
+    pub value_format: String,
+    pub windowed: bool,
+}
+
+/// A persistent query as SHOW QUERIES lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuerySummary {
+    pub id: String,
+    pub sql: String,
+    pub sinks: Vec<String>,
+    pub sink_topics: Vec<String>,
+    /// RUNNING, PAUSED or ERROR.
+    pub state: String,
+}
+
+/// A topic as SHOW TOPICS lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSummary {
+    pub name: String,
+    pub partitions: i32,
+    pub replicas: i16,
+}
+
+/// DESCRIBE of a stream or table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceDescription {
+    pub name: String,
+    /// STREAM or TABLE.
+    pub kind: String,
+    pub topic: String,
+    pub key_format: String,
+    pub value_format: String,
+    pub timestamp: Option<String>,
+    pub window_type: Option<String>,
+    pub columns: Vec<ResultColumn>,
+    pub sql: String,
+    /// Queries writing to it.
+    pub writers: Vec<String>,
+    /// Queries reading from it.
+    pub readers: Vec<String>,
+    /// EXTENDED only: partitions and record counts.
+    pub partitions: Option<i32>,
+    pub statistics: Option<String>,
+}
+
+/// The result of one statement.
+#[derive(Debug)]
+pub enum StatementResult {
+    /// A DDL/DML status: "Stream created", "Created query with ID CSAS_X_0".
+    Status {
+        message: String,
+        query_id: Option<String>,
+    },
+    Streams(Vec<SourceSummary>),
+    Tables(Vec<SourceSummary>),
+    Queries(Vec<QuerySummary>),
+    Topics(Vec<TopicSummary>),
+    Functions(Vec<FunctionInfo>),
+    /// Effective properties: (name, value).
+    Properties(Vec<(String, String)>),
+    /// Custom types: (name, type).
+    Types(Vec<(String, String)>),
+    /// Session variables: (name, value).
+    Variables(Vec<(String, String)>),
+    Description(Box<SourceDescription>),
+    Descriptions(Vec<SourceDescription>),
+    /// EXPLAIN: the statement and its plan.
+    Explain {
+        sql: String,
+        plan: String,
+    },
+    /// A pull query's complete result.
+    Rows {
+        columns: Vec<ResultColumn>,
+        rows: Vec<Row>,
+    },
+    /// A push query: rows arrive until LIMIT or cancel.
+    Push(PushQuery),
+}
+
+/// A running push query. Dropping it cancels the query.
+#[derive(Debug)]
+pub struct PushQuery {
+    pub id: String,
+    pub columns: Vec<ResultColumn>,
+    pub limit: Option<u64>,
+    pub(crate) rows: std::sync::mpsc::Receiver<Result<Row>>,
+    pub(crate) cancel: Arc<AtomicBool>,
+}
+
+impl PushQuery {
+    /// The next row: `Ok(None)` when the query ended (LIMIT reached or cancelled),
+    /// `Err(Timeout)`-like `Ok(Some(None))` is not used: a timeout returns `Ok(None)` only when
+    /// ended, so callers loop on [`PushQuery::next_timeout`] to stay responsive.
+    pub fn next_row(&self) -> Option<Result<Row>> {
+        self.rows.recv().ok()
+    }
+
+    /// Waits up to `timeout` for a row; `None` when nothing arrived (check
+    /// [`PushQuery::is_done`]).
+    pub fn next_timeout(&self, timeout: Duration) -> Option<Result<Row>> {
+        self.rows.recv_timeout(timeout).ok()
+    }
+
+    /// True when the query will produce no more rows.
+    pub fn is_done(&self) -> bool {
+        self.cancel.load(Ordering::Acquire)
+    }
+
+    /// A handle that cancels the query from another thread (Ctrl-C, /close-query).
+    pub fn canceller(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+}
+
+impl Drop for PushQuery {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Release);
+    }
+}

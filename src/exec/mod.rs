@@ -1,0 +1,7 @@
+//! Execution: operators on Arrow batches, sources, sinks, event time and the processing log.
+
+pub mod processing_log;
+pub mod query;
+pub mod sink;
+pub mod source;
+pub mod time;

@@ -1,0 +1,95 @@
+//! Writing results: rows of Arrow batches encoded and appended to a sink topic.
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::Int64Type;
+
+use crate::catalog::Source;
+use crate::error::{Error, Result};
+use crate::format::RowEncoder;
+use crate::topic::{ProducerRecord, SharedBackend};
+
+/// Encodes batches with a sink's formats and produces them to its topic.
+///
+/// Batches given to [`Sink::write`] have the sink's key columns, then its value columns, then
+/// a ROWTIME column used as the record timestamp.
+pub struct Sink {
+    topic: String,
+    backend: SharedBackend,
+    key: RowEncoder,
+    value: RowEncoder,
+    key_count: usize,
+    value_count: usize,
+    keys: Vec<Option<Vec<u8>>>,
+    values: Vec<Option<Vec<u8>>>,
+}
+
+impl Sink {
+    /// A sink writing `source`'s topic.
+    pub fn new(source: &Source, backend: SharedBackend) -> Result<Self> {
+        let key_fields = source.key_fields();
+        let value_fields = source.value_fields();
+        Ok(Self {
+            topic: source.topic.clone(),
+            key: RowEncoder::new(&source.key_format, key_fields.clone())?,
+            value: RowEncoder::new(&source.value_format, value_fields.clone())?,
+            key_count: key_fields.len(),
+            value_count: value_fields.len(),
+            backend,
+            keys: Vec::new(),
+            values: Vec::new(),
+        })
+    }
+
+    /// The topic written.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Encodes and produces every row of `batch`; returns the number of records written.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<usize> {
+        let rows = batch.num_rows();
+        if rows == 0 {
+            return Ok(0);
+        }
+        let expected = self.key_count + self.value_count + 1;
+        if batch.num_columns() != expected {
+            return Err(Error::internal(format!(
+                "sink batch has {} columns, the sink needs {expected}",
+                batch.num_columns()
+            )));
+        }
+        let columns: &[ArrayRef] = batch.columns();
+        self.keys.clear();
+        self.values.clear();
+        // With no columns an encoder cannot tell how many rows there are: those records have
+        // no key (or value) bytes at all.
+        if self.key_count == 0 {
+            self.keys.resize(rows, None);
+        } else {
+            self.key.encode(&columns[..self.key_count], &mut self.keys)?;
+        }
+        if self.value_count == 0 {
+            self.values.resize(rows, None);
+        } else {
+            self.value.encode(&columns[self.key_count..self.key_count + self.value_count], &mut self.values)?;
+        }
+        let rowtime = columns[expected - 1]
+            .as_primitive_opt::<Int64Type>()
+            .ok_or_else(|| Error::internal("ROWTIME is not BIGINT"))?;
+        let records: Vec<ProducerRecord> = self
+            .keys
+            .drain(..)
+            .zip(self.values.drain(..))
+            .enumerate()
+            .map(|(row, (key, value))| ProducerRecord {
+                partition: None,
+                timestamp: if rowtime.is_null(row) { 0 } else { rowtime.value(row) },
+                key,
+                value,
+                headers: Vec::new(),
+            })
+            .collect();
+        self.backend.produce(&self.topic, records)?;
+        Ok(rows)
+    }
+}

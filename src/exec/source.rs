@@ -1,0 +1,243 @@
+//! Reading a source: records of a topic's partitions decoded into Arrow batches.
+//!
+//! A [`SourceReader`] owns the read position of every partition of one source's topic and the
+//! decoders of its key and value. Each batch has the source's columns followed by the
+//! pseudo-columns ROWTIME, ROWPARTITION and ROWOFFSET (and WINDOWSTART/WINDOWEND when the key is
+//! windowed). Records that do not decode go to the processing log and are skipped.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BinaryBuilder, Int32Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder, StructBuilder,
+};
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+
+use crate::catalog::{ColumnRole, Source};
+use crate::error::{Error, Result};
+use crate::exec::processing_log::ProcessingLog;
+use crate::exec::time::TimestampExtractor;
+use crate::format::RowDecoder;
+use crate::sql::ast::SourceKind;
+use crate::topic::{Record, SharedBackend};
+
+/// Names of the pseudo-columns every source batch carries.
+pub const ROWTIME: &str = "ROWTIME";
+/// The partition a record came from.
+pub const ROWPARTITION: &str = "ROWPARTITION";
+/// The offset of a record.
+pub const ROWOFFSET: &str = "ROWOFFSET";
+/// Window bounds of a windowed key.
+pub const WINDOWSTART: &str = "WINDOWSTART";
+/// Window bounds of a windowed key.
+pub const WINDOWEND: &str = "WINDOWEND";
+
+/// The schema of batches read from `source`: its columns, then the pseudo-columns.
+pub fn input_schema(source: &Source) -> SchemaRef {
+    let mut fields: Vec<Field> = source.columns.iter().map(|c| c.field()).collect();
+    if source.window.is_some() {
+        fields.push(Field::new(WINDOWSTART, DataType::Int64, true));
+        fields.push(Field::new(WINDOWEND, DataType::Int64, true));
+    }
+    fields.push(Field::new(ROWTIME, DataType::Int64, false));
+    fields.push(Field::new(ROWPARTITION, DataType::Int32, false));
+    fields.push(Field::new(ROWOFFSET, DataType::Int64, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// Reads and decodes one source's topic.
+pub struct SourceReader {
+    source: Source,
+    backend: SharedBackend,
+    schema: SchemaRef,
+    /// (partition, next offset) for every partition of the topic.
+    positions: Vec<(i32, i64)>,
+    next_partition: usize,
+    key: RowDecoder,
+    value: RowDecoder,
+    timestamps: Option<TimestampExtractor>,
+    log: ProcessingLog,
+}
+
+impl SourceReader {
+    /// A reader of `source` starting at the given offsets, one per partition.
+    pub fn new(source: Source, backend: SharedBackend, positions: Vec<(i32, i64)>, log: ProcessingLog) -> Result<Self> {
+        let key = RowDecoder::new(&source.key_format, source.key_fields())?;
+        let value = RowDecoder::new(&source.value_format, source.value_fields())?;
+        let schema = input_schema(&source);
+        let timestamps = match &source.timestamp {
+            Some(spec) => Some(TimestampExtractor::new(spec, &schema)?),
+            None => None,
+        };
+        Ok(Self { source, backend, schema, positions, next_partition: 0, key, value, timestamps, log })
+    }
+
+    /// The schema of the batches this reader yields.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The source read.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// Next offsets per partition: what to commit once the output of what was read is durable.
+    pub fn positions(&self) -> &[(i32, i64)] {
+        &self.positions
+    }
+
+    /// True when some partition has records not yet read.
+    pub fn has_pending(&self) -> Result<bool> {
+        for &(partition, offset) in &self.positions {
+            if self.backend.end_offset(&self.source.topic, partition)? > offset {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Reads up to `max` records (partitions in turn) and decodes them into a batch.
+    /// `Ok(None)` when nothing was pending.
+    pub fn poll(&mut self, max: usize) -> Result<Option<RecordBatch>> {
+        let mut records: Vec<Record> = Vec::new();
+        let count = self.positions.len();
+        for i in 0..count {
+            let index = (self.next_partition + i) % count;
+            let (partition, offset) = self.positions[index];
+            let read = self.backend.read(&self.source.topic, partition, offset, max - records.len())?;
+            if let Some(last) = read.last() {
+                self.positions[index].1 = last.offset + 1;
+                records.extend(read);
+            }
+            if records.len() >= max {
+                self.next_partition = (index + 1) % count;
+                break;
+            }
+        }
+        if records.is_empty() {
+            return Ok(None);
+        }
+        self.decode(&records).map(Some)
+    }
+
+    /// Decodes records into a batch of this reader's schema; bad records are logged and left out.
+    pub fn decode(&mut self, records: &[Record]) -> Result<RecordBatch> {
+        let is_stream = self.source.kind == SourceKind::Stream;
+        let mut rowtime = Int64Builder::with_capacity(records.len());
+        let mut partition = Int32Builder::with_capacity(records.len());
+        let mut offset = Int64Builder::with_capacity(records.len());
+        let mut kept: Vec<&Record> = Vec::with_capacity(records.len());
+        // A record whose key decodes but whose value does not (or the reverse) leaves a row in
+        // one decoder only; such rows are filled with nulls and filtered out at the end, so that
+        // the decoders stay aligned without per-row undo.
+        let mut good: Vec<bool> = Vec::with_capacity(records.len());
+        for record in records {
+            // Streams ignore records without a value, as ksqlDB does; for tables they are
+            // tombstones, handled by the table operators.
+            if is_stream && record.value.is_none() {
+                continue;
+            }
+            let mut ok = true;
+            if let Err(e) = self.key.append(record.key.as_deref()) {
+                self.log.record_error(&self.source.topic, record, &format!("failed to deserialize key: {}", e.0));
+                append_null(&mut self.key)?;
+                ok = false;
+            }
+            if ok && let Err(e) = self.value.append(record.value.as_deref()) {
+                self.log.record_error(&self.source.topic, record, &format!("failed to deserialize value: {}", e.0));
+                append_null(&mut self.value)?;
+                ok = false;
+            } else if !ok {
+                append_null(&mut self.value)?;
+            }
+            good.push(ok);
+            rowtime.append_value(record.timestamp);
+            partition.append_value(record.partition);
+            offset.append_value(record.offset);
+            kept.push(record);
+        }
+        let mut key_arrays = self.key.finish().into_iter();
+        let mut value_arrays = self.value.finish().into_iter();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+        for column in &self.source.columns {
+            let array = match &column.role {
+                ColumnRole::Key => key_arrays.next(),
+                ColumnRole::Value => value_arrays.next(),
+                ColumnRole::Headers => Some(headers_array(&kept, &column.field())?),
+                ColumnRole::Header(name) => Some(header_array(&kept, name)),
+            };
+            columns.push(array.ok_or_else(|| Error::internal("decoder returned fewer columns than the source has"))?);
+        }
+        if self.source.window.is_some() {
+            // Windowed sources are read back by later work on windowed keys; until then the
+            // bounds are unknown.
+            columns.push(Arc::new(arrow::array::new_null_array(&DataType::Int64, kept.len())));
+            columns.push(Arc::new(arrow::array::new_null_array(&DataType::Int64, kept.len())));
+        }
+        columns.push(Arc::new(rowtime.finish()));
+        columns.push(Arc::new(partition.finish()));
+        columns.push(Arc::new(offset.finish()));
+        let mut batch = RecordBatch::try_new(self.schema.clone(), columns)?;
+        if good.iter().any(|ok| !ok) {
+            let mask = arrow::array::BooleanArray::from(good);
+            batch = arrow::compute::filter_record_batch(&batch, &mask)?;
+        }
+        match &self.timestamps {
+            Some(extractor) => extractor.apply(batch, &self.log, &self.source.topic),
+            None => Ok(batch),
+        }
+    }
+}
+
+fn append_null(decoder: &mut RowDecoder) -> Result<()> {
+    decoder.append(None).map_err(|e| Error::internal(format!("a decoder refused a row of nulls: {}", e.0)))
+}
+
+fn header_array(records: &[&Record], name: &str) -> ArrayRef {
+    let mut builder = BinaryBuilder::new();
+    for record in records {
+        // ksqlDB's HEADER('k') takes the last header with that name.
+        match record.headers.iter().rev().find(|(k, _)| k == name) {
+            Some((_, Some(v))) => builder.append_value(v),
+            _ => builder.append_null(),
+        }
+    }
+    Arc::new(builder.finish())
+}
+
+fn headers_array(records: &[&Record], field: &Field) -> Result<ArrayRef> {
+    let DataType::List(item) = field.data_type() else {
+        return Err(Error::user(format!(
+            "HEADERS column `{}` must be ARRAY<STRUCT<KEY STRING, VALUE BYTES>>",
+            field.name()
+        )));
+    };
+    let DataType::Struct(fields) = item.data_type() else {
+        return Err(Error::user(format!(
+            "HEADERS column `{}` must be ARRAY<STRUCT<KEY STRING, VALUE BYTES>>",
+            field.name()
+        )));
+    };
+    let struct_fields: Fields = fields.clone();
+    let values = StructBuilder::from_fields(struct_fields, 0);
+    let mut builder = ListBuilder::new(values).with_field(item.clone());
+    for record in records {
+        let entries = builder.values();
+        for (k, v) in &record.headers {
+            entries
+                .field_builder::<StringBuilder>(0)
+                .ok_or_else(|| Error::internal("header struct has no KEY field"))?
+                .append_value(k);
+            let vb = entries
+                .field_builder::<BinaryBuilder>(1)
+                .ok_or_else(|| Error::internal("header struct has no VALUE field"))?;
+            match v {
+                Some(v) => vb.append_value(v),
+                None => vb.append_null(),
+            }
+            entries.append(true);
+        }
+        builder.append(true);
+    }
+    Ok(Arc::new(builder.finish()))
+}

@@ -1,0 +1,221 @@
+//! The ksqlDB function library on DataFusion.
+//!
+//! Scalar functions are DataFusion `ScalarUDF`s looked up by their ksqlDB name with
+//! [`scalar_udf`]. Each category lives in its own file; every function declares ksqlDB's
+//! overloads through `coerce_types`, so that DataFusion's type coercion casts the arguments to
+//! what the body handles, and returns ksqlDB's result type. A value a function cannot handle
+//! (a bad format string, an unparsable date) yields NULL for that row, as in ksqlDB, rather
+//! than failing the batch.
+//!
+//! [`list_functions`] also names the aggregate and table functions (implemented elsewhere) so
+//! that SHOW FUNCTIONS lists all of them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use datafusion::logical_expr::ScalarUDF;
+
+mod array;
+mod bytes;
+mod datetime;
+mod javatime;
+mod json;
+mod map;
+mod math;
+mod nulls;
+mod other;
+mod regex;
+mod string;
+mod url;
+mod util;
+
+/// Registered scalar functions: name, description and implementation.
+pub(crate) struct Registry {
+    entries: Vec<(&'static str, &'static str, Arc<ScalarUDF>)>,
+}
+
+impl Registry {
+    /// Registers `udf` under the upper-case ksqlDB `name`.
+    pub(crate) fn add(&mut self, name: &'static str, description: &'static str, udf: Arc<ScalarUDF>) {
+        self.entries.push((name, description, udf));
+    }
+}
+
+struct Library {
+    by_name: HashMap<&'static str, Arc<ScalarUDF>>,
+    infos: Vec<FunctionInfo>,
+}
+
+static LIBRARY: LazyLock<Library> = LazyLock::new(|| {
+    let mut reg = Registry { entries: Vec::new() };
+    math::register(&mut reg);
+    string::register(&mut reg);
+    datetime::register(&mut reg);
+    array::register(&mut reg);
+    map::register(&mut reg);
+    json::register(&mut reg);
+    url::register(&mut reg);
+    regex::register(&mut reg);
+    bytes::register(&mut reg);
+    nulls::register(&mut reg);
+    other::register(&mut reg);
+    let mut by_name = HashMap::new();
+    let mut infos = Vec::new();
+    for (name, description, udf) in reg.entries {
+        infos.push(FunctionInfo { name: name.to_string(), kind: "SCALAR", description: description.to_string() });
+        by_name.insert(name, udf);
+    }
+    for (name, description) in AGGREGATES {
+        infos.push(FunctionInfo { name: name.to_string(), kind: "AGGREGATE", description: description.to_string() });
+    }
+    for (name, description) in TABLE_FUNCTIONS {
+        infos.push(FunctionInfo { name: name.to_string(), kind: "TABLE", description: description.to_string() });
+    }
+    infos.sort_by(|a, b| a.name.cmp(&b.name));
+    Library { by_name, infos }
+});
+
+const AGGREGATES: &[(&str, &str)] = &[
+    ("ATTR", "Returns the single distinct value of a column, or NULL if there are several."),
+    ("AVG", "Returns the average value of a column."),
+    ("COLLECT_LIST", "Gathers all values of a column into an array."),
+    ("COLLECT_SET", "Gathers the distinct values of a column into an array."),
+    ("CORRELATION", "Returns the correlation coefficient of two columns."),
+    ("COUNT", "Counts the rows, or the non-NULL values of a column."),
+    ("COUNT_DISTINCT", "Returns the approximate number of distinct values of a column."),
+    ("EARLIEST_BY_OFFSET", "Returns the earliest value(s) of a column by offset."),
+    ("HISTOGRAM", "Returns a map from each distinct value to its number of occurrences."),
+    ("LATEST_BY_OFFSET", "Returns the latest value(s) of a column by offset."),
+    ("MAX", "Returns the maximum value of a column."),
+    ("MIN", "Returns the minimum value of a column."),
+    ("STDDEV_SAMP", "Returns the sample standard deviation of a column."),
+    ("STDDEV_SAMPLE", "Returns the sample standard deviation of a column."),
+    ("SUM", "Sums the values of a column."),
+    ("SUM_LIST", "Sums the elements of an array column."),
+    ("TOPK", "Returns the K largest values of a column."),
+    ("TOPKDISTINCT", "Returns the K largest distinct values of a column."),
+];
+
+const TABLE_FUNCTIONS: &[(&str, &str)] = &[
+    ("CUBE_EXPLODE", "Returns one row per combination of the given columns and NULL."),
+    ("EXPLODE", "Returns one row per element of an array."),
+];
+
+/// The scalar function called `name` (ksqlDB name, any case), if there is one.
+pub fn scalar_udf(name: &str) -> Option<Arc<ScalarUDF>> {
+    LIBRARY.by_name.get(name.to_ascii_uppercase().as_str()).cloned()
+}
+
+/// A function as SHOW FUNCTIONS lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionInfo {
+    /// Upper-case name.
+    pub name: String,
+    /// SCALAR, AGGREGATE or TABLE.
+    pub kind: &'static str,
+    /// One-line description.
+    pub description: String,
+}
+
+/// Every function Rivulet knows, sorted by name.
+pub fn list_functions() -> Vec<FunctionInfo> {
+    LIBRARY.infos.clone()
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Evaluates functions exactly as the planner does: `Expr::ScalarFunction` →
+    //! `SessionState::create_physical_expr` (with coercion) → evaluate on a batch.
+
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{ArrayRef, Int32Array, RecordBatch};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::common::{DFSchema, Result, ScalarValue};
+    use datafusion::logical_expr::expr::ScalarFunction;
+    use datafusion::logical_expr::{Expr, col, lit};
+    use datafusion::prelude::SessionContext;
+
+    /// Evaluates `NAME(args)` over `batch`, returning the result column.
+    pub(crate) fn try_eval(name: &str, args: Vec<Expr>, batch: &RecordBatch) -> Result<ArrayRef> {
+        let udf =
+            super::scalar_udf(name).ok_or_else(|| datafusion::common::DataFusionError::Plan(format!("no {name}")))?;
+        let expr = Expr::ScalarFunction(ScalarFunction::new_udf(udf, args));
+        let schema = DFSchema::try_from(batch.schema().as_ref().clone())?;
+        let phys = SessionContext::new().state().create_physical_expr(expr, &schema)?;
+        phys.evaluate(batch)?.into_array(batch.num_rows())
+    }
+
+    /// A batch with one column per `(name, array)`.
+    pub(crate) fn batch(cols: Vec<(&str, ArrayRef)>) -> RecordBatch {
+        let fields: Vec<Field> = cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols.into_iter().map(|(_, a)| a).collect()).unwrap()
+    }
+
+    /// Evaluates `NAME(args)` over `batch`, panicking on error.
+    pub(crate) fn eval(name: &str, args: Vec<Expr>, batch: &RecordBatch) -> ArrayRef {
+        try_eval(name, args, batch).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// Evaluates `NAME(literals…)` on a one-row batch and returns the scalar result.
+    pub(crate) fn eval_lit(name: &str, args: Vec<ScalarValue>) -> ScalarValue {
+        let b = batch(vec![("dummy", Arc::new(Int32Array::from(vec![0])) as ArrayRef)]);
+        let out = eval(name, args.into_iter().map(lit).collect(), &b);
+        ScalarValue::try_from_array(&out, 0).unwrap()
+    }
+
+    /// Like [`eval_lit`] but returns the planning/evaluation error, if any.
+    pub(crate) fn try_eval_lit(name: &str, args: Vec<ScalarValue>) -> Result<ScalarValue> {
+        let b = batch(vec![("dummy", Arc::new(Int32Array::from(vec![0])) as ArrayRef)]);
+        let out = try_eval(name, args.into_iter().map(lit).collect(), &b)?;
+        ScalarValue::try_from_array(&out, 0)
+    }
+
+    /// Evaluates `NAME(col("a"))` (or more columns named a, b, c…) over the given columns.
+    pub(crate) fn eval_cols(name: &str, cols: Vec<ArrayRef>) -> ArrayRef {
+        let names = ["a", "b", "c", "d", "e", "f"];
+        let b = batch(names.iter().copied().zip(cols).collect());
+        let args = (0..b.num_columns()).map(|i| col(names[i])).collect();
+        eval(name, args, &b)
+    }
+
+    /// Shorthand for a Utf8 literal scalar.
+    pub(crate) fn s(v: &str) -> ScalarValue {
+        ScalarValue::Utf8(Some(v.to_string()))
+    }
+
+    /// Shorthand for an Int32 literal scalar.
+    pub(crate) fn i(v: i32) -> ScalarValue {
+        ScalarValue::Int32(Some(v))
+    }
+
+    /// Shorthand for a Float64 literal scalar.
+    pub(crate) fn d(v: f64) -> ScalarValue {
+        ScalarValue::Float64(Some(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_is_case_insensitive() {
+        assert!(scalar_udf("substring").is_some());
+        assert!(scalar_udf("SUBSTRING").is_some());
+        assert!(scalar_udf("NO_SUCH_FUNCTION").is_none());
+    }
+
+    #[test]
+    fn list_is_sorted_and_has_all_kinds() {
+        let all = list_functions();
+        let names: Vec<&str> = all.iter().map(|f| f.name.as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert!(all.iter().any(|f| f.kind == "AGGREGATE" && f.name == "COUNT"));
+        assert!(all.iter().any(|f| f.kind == "TABLE" && f.name == "EXPLODE"));
+        let scalars = all.iter().filter(|f| f.kind == "SCALAR").count();
+        assert!(scalars >= 120, "only {scalars} scalar functions");
+    }
+}

@@ -1,0 +1,5 @@
+//! TODO
+
+use super::Registry;
+
+pub(crate) fn register(_r: &mut Registry) {}

@@ -1,0 +1,110 @@
+//! The `rivulet` command line: run scripts, run conformance tests, benchmark.
+//!
+//! Every subcommand goes through `Engine::execute`; this file only parses arguments, sets up
+//! logging and renders results.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rivulet::engine::{Engine, EngineConfig, StatementResult};
+
+mod bench;
+mod render;
+
+#[derive(Parser)]
+#[command(name = "rivulet", version, about = "A streaming SQL engine in the spirit of ksqlDB")]
+struct Cli {
+    /// Where the embedded log keeps its data.
+    #[arg(long, global = true, default_value = "./rivulet-data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a script of statements against the embedded engine; push queries print their rows.
+    Run {
+        /// The script.
+        file: PathBuf,
+    },
+    /// Runs ksqlDB query-validation-test (QTT) files or directories.
+    Test {
+        /// Files or directories of QTT JSON files.
+        paths: Vec<PathBuf>,
+        /// Only cases whose display name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+        /// A file of case names that must pass (the conformance ratchet).
+        #[arg(long)]
+        ratchet: Option<PathBuf>,
+        /// Adds the cases that passed to this ratchet file.
+        #[arg(long)]
+        update_ratchet: Option<PathBuf>,
+        /// Prints pass/fail/skip counts per file.
+        #[arg(long)]
+        summary_by_file: bool,
+        /// Prints passing cases too.
+        #[arg(long)]
+        verbose: bool,
+        /// Seconds a case may take.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
+    /// Loads JSON-lines input, runs statements until the input is consumed, reports throughput.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run { file } => run_script(&cli.data_dir, &file),
+        Command::Test { paths, filter, ratchet, update_ratchet, summary_by_file, verbose, timeout } => {
+            let options = rivulet::testing::RunOptions {
+                filter,
+                ratchet,
+                update_ratchet,
+                summary_by_file,
+                verbose,
+                timeout_secs: timeout,
+                ..Default::default()
+            };
+            match rivulet::testing::run_cli(&paths, &options) {
+                Ok(summary) if summary.success() => Ok(()),
+                Ok(_) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
+        }
+        Command::Bench(args) => bench::run(&args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            render::error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_script(data_dir: &std::path::Path, file: &std::path::Path) -> rivulet::Result<()> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| rivulet::Error::user(format!("cannot read {}: {e}", file.display())))?;
+    let mut properties = std::collections::BTreeMap::new();
+    // A script reads what its own INSERTs wrote before its queries started.
+    properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
+    let engine = Engine::open(EngineConfig { data_dir: Some(data_dir.to_path_buf()), properties, background: true })?;
+    for statement in rivulet::sql::parse(&text)? {
+        let result = engine.execute_statement(&statement).map_err(|e| e.context(format!("in `{}`", statement.text)))?;
+        match result {
+            StatementResult::Push(push) => render::push(&push),
+            other => render::result(&other),
+        }
+    }
+    engine.shutdown();
+    Ok(())
+}

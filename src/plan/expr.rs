@@ -1,0 +1,317 @@
+//! Translation of ksqlDB expressions into DataFusion expressions.
+//!
+//! The syntax tree's [`ast::Expr`] becomes a DataFusion logical [`Expr`] over the input schema;
+//! [`ExprPlanner::physical`] then lets DataFusion coerce types and compile it into a
+//! [`PhysicalExpr`] that operators evaluate on Arrow batches. ksqlDB's forms that DataFusion
+//! spells differently (1-based subscripts, `->` dereference, `MAP(k := v)`, lambdas) are
+//! rewritten here, in one place.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::expr::{Case, Cast, InList, Like, ScalarFunction};
+use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator, lit};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::prelude::SessionContext;
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::functions;
+use crate::sql::ast::{self, BinaryOp, Literal, TypeExpr, UnaryOp};
+use crate::sql::types::SqlType;
+
+/// Plans expressions over one input schema.
+pub struct ExprPlanner<'a> {
+    schema: SchemaRef,
+    df_schema: DFSchema,
+    state: SessionState,
+    catalog: &'a Catalog,
+    /// Names a column reference may be qualified with (the source name and its alias).
+    qualifiers: Vec<String>,
+}
+
+impl<'a> ExprPlanner<'a> {
+    /// A planner over `schema`; `qualifiers` are the names `src.col` may use.
+    pub fn new(schema: SchemaRef, catalog: &'a Catalog, qualifiers: Vec<String>) -> Result<Self> {
+        let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+        Ok(Self { schema, df_schema, state: SessionContext::new().state(), catalog, qualifiers })
+    }
+
+    /// The input schema.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Translates and compiles an expression.
+    pub fn physical(&self, expr: &ast::Expr) -> Result<Arc<dyn PhysicalExpr>> {
+        let logical = self.logical(expr)?;
+        Ok(self.state.create_physical_expr(logical, &self.df_schema)?)
+    }
+
+    /// The SQL type an expression evaluates to.
+    pub fn sql_type(&self, expr: &ast::Expr) -> Result<SqlType> {
+        let physical = self.physical(expr)?;
+        SqlType::from_arrow(&physical.data_type(&self.schema)?)
+    }
+
+    /// Resolves a type as written (custom types come from the catalog).
+    pub fn resolve_type(&self, ty: &TypeExpr) -> Result<SqlType> {
+        resolve_type(ty, self.catalog)
+    }
+
+    /// Translates an expression into a DataFusion logical expression.
+    pub fn logical(&self, expr: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as A;
+        Ok(match expr {
+            A::Column { qualifier, name } => self.column(qualifier.as_deref(), name)?,
+            A::Literal(l) => Expr::Literal(literal(l)?, None),
+            A::Star => {
+                return Err(Error::user("'*' is only allowed in COUNT(*) and the select list"));
+            }
+            A::Unary { op, expr } => {
+                let inner = self.logical(expr)?;
+                match op {
+                    UnaryOp::Not => Expr::Not(Box::new(inner)),
+                    UnaryOp::Minus => Expr::Negative(Box::new(inner)),
+                    UnaryOp::Plus => inner,
+                }
+            }
+            A::Binary { op, left, right } => {
+                let l = self.logical(left)?;
+                let r = self.logical(right)?;
+                Expr::BinaryExpr(BinaryExpr::new(Box::new(l), operator(*op), Box::new(r)))
+            }
+            A::IsNull { expr, negated } => {
+                let inner = Box::new(self.logical(expr)?);
+                if *negated { Expr::IsNotNull(inner) } else { Expr::IsNull(inner) }
+            }
+            A::IsDistinctFrom { left, right, negated } => {
+                let op = if *negated { Operator::IsNotDistinctFrom } else { Operator::IsDistinctFrom };
+                Expr::BinaryExpr(BinaryExpr::new(Box::new(self.logical(left)?), op, Box::new(self.logical(right)?)))
+            }
+            A::Between { expr, low, high, negated } => Expr::Between(datafusion::logical_expr::Between::new(
+                Box::new(self.logical(expr)?),
+                *negated,
+                Box::new(self.logical(low)?),
+                Box::new(self.logical(high)?),
+            )),
+            A::InList { expr, list, negated } => Expr::InList(InList::new(
+                Box::new(self.logical(expr)?),
+                list.iter().map(|e| self.logical(e)).collect::<Result<_>>()?,
+                *negated,
+            )),
+            A::Like { expr, pattern, escape, negated } => Expr::Like(Like::new(
+                *negated,
+                Box::new(self.logical(expr)?),
+                Box::new(self.logical(pattern)?),
+                *escape,
+                false,
+            )),
+            A::Case { operand, whens, else_result } => Expr::Case(Case::new(
+                operand.as_ref().map(|o| self.logical(o).map(Box::new)).transpose()?,
+                whens
+                    .iter()
+                    .map(|(w, t)| Ok((Box::new(self.logical(w)?), Box::new(self.logical(t)?))))
+                    .collect::<Result<_>>()?,
+                else_result.as_ref().map(|e| self.logical(e).map(Box::new)).transpose()?,
+            )),
+            A::Cast { expr, ty } => {
+                let target = self.resolve_type(ty)?.to_arrow();
+                Expr::Cast(Cast::new(Box::new(self.logical(expr)?), target))
+            }
+            A::Function { name, args } => self.function(name, args)?,
+            A::Subscript { expr, index } => {
+                let base = self.logical(expr)?;
+                let index = self.logical(index)?;
+                match base.get_type(&self.df_schema)? {
+                    DataType::Map(_, _) => {
+                        let values =
+                            call(datafusion::functions_nested::map_extract::map_extract_udf(), vec![base, index]);
+                        call(datafusion::functions_nested::extract::array_element_udf(), vec![values, lit(1i64)])
+                    }
+                    DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) => {
+                        call(datafusion::functions_nested::extract::array_element_udf(), vec![base, index])
+                    }
+                    other => {
+                        return Err(Error::user(format!("subscript [] needs an ARRAY or a MAP, not {other}")));
+                    }
+                }
+            }
+            A::Dereference { expr, field } => {
+                let base = self.logical(expr)?;
+                match base.get_type(&self.df_schema)? {
+                    DataType::Struct(fields) => {
+                        let actual = fields
+                            .iter()
+                            .find(|f| f.name() == field)
+                            .or_else(|| fields.iter().find(|f| f.name().eq_ignore_ascii_case(field)))
+                            .ok_or_else(|| Error::user(format!("struct has no field `{field}`")))?;
+                        call(datafusion::functions::core::get_field(), vec![base, lit(actual.name().as_str())])
+                    }
+                    other => return Err(Error::user(format!("'->' needs a STRUCT, not {other}"))),
+                }
+            }
+            A::Array(items) => call(
+                datafusion::functions_nested::make_array::make_array_udf(),
+                items.iter().map(|e| self.logical(e)).collect::<Result<_>>()?,
+            ),
+            A::Map(entries) => {
+                let keys = entries.iter().map(|(k, _)| self.logical(k)).collect::<Result<Vec<_>>>()?;
+                let values = entries.iter().map(|(_, v)| self.logical(v)).collect::<Result<Vec<_>>>()?;
+                datafusion::functions_nested::map::map(keys, values)
+            }
+            A::Struct(fields) => {
+                let mut args = Vec::with_capacity(fields.len() * 2);
+                for (name, value) in fields {
+                    args.push(lit(name.as_str()));
+                    args.push(self.logical(value)?);
+                }
+                call(datafusion::functions::core::named_struct(), args)
+            }
+            A::Lambda { .. } => {
+                return Err(Error::user("a lambda is only allowed as an argument of TRANSFORM, FILTER or REDUCE"));
+            }
+            A::TimeUnit(unit) => lit(unit.as_str()),
+            A::AtTimeZone { .. } => return Err(Error::user("AT TIME ZONE is not supported yet")),
+            A::TypedLiteral { ty, value } => {
+                let target = self.resolve_type(ty)?.to_arrow();
+                Expr::Cast(Cast::new(Box::new(lit(value.as_str())), target))
+            }
+        })
+    }
+
+    fn column(&self, qualifier: Option<&str>, name: &str) -> Result<Expr> {
+        if let Some(q) = qualifier
+            && !self.qualifiers.iter().any(|k| k == q)
+        {
+            return Err(Error::user(format!("'{q}' is not a valid stream/table name or alias.")));
+        }
+        if self.schema.field_with_name(name).is_ok() {
+            return Ok(Expr::Column(datafusion::common::Column::new_unqualified(name)));
+        }
+        let err = Error::user(format!("column '{}' cannot be resolved.", qualified(qualifier, name)));
+        Err(match self.schema.fields().iter().find(|f| f.name().eq_ignore_ascii_case(name)) {
+            Some(f) => err.with_hint(format!("did you mean `{}`? quoted names are case-sensitive", f.name())),
+            None => err,
+        })
+    }
+
+    fn function(&self, name: &str, args: &[ast::Expr]) -> Result<Expr> {
+        let Some(udf) = functions::scalar_udf(name) else {
+            return Err(Error::user(format!("Can't find any functions with the name '{name}'")));
+        };
+        let args = args.iter().map(|a| self.logical(a)).collect::<Result<Vec<_>>>()?;
+        Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, args)))
+    }
+}
+
+fn qualified(qualifier: Option<&str>, name: &str) -> String {
+    match qualifier {
+        Some(q) => format!("{q}.{name}"),
+        None => name.to_string(),
+    }
+}
+
+fn call(udf: Arc<datafusion::logical_expr::ScalarUDF>, args: Vec<Expr>) -> Expr {
+    Expr::ScalarFunction(ScalarFunction::new_udf(udf, args))
+}
+
+fn operator(op: BinaryOp) -> Operator {
+    match op {
+        BinaryOp::Or => Operator::Or,
+        BinaryOp::And => Operator::And,
+        BinaryOp::Eq => Operator::Eq,
+        BinaryOp::NotEq => Operator::NotEq,
+        BinaryOp::Lt => Operator::Lt,
+        BinaryOp::LtEq => Operator::LtEq,
+        BinaryOp::Gt => Operator::Gt,
+        BinaryOp::GtEq => Operator::GtEq,
+        BinaryOp::Plus => Operator::Plus,
+        BinaryOp::Minus => Operator::Minus,
+        BinaryOp::Multiply => Operator::Multiply,
+        BinaryOp::Divide => Operator::Divide,
+        BinaryOp::Modulo => Operator::Modulo,
+        BinaryOp::Concat => Operator::StringConcat,
+    }
+}
+
+/// The DataFusion value of a literal, typed as ksqlDB types it.
+pub fn literal(l: &Literal) -> Result<ScalarValue> {
+    Ok(match l {
+        Literal::Null => ScalarValue::Null,
+        Literal::Boolean(b) => ScalarValue::Boolean(Some(*b)),
+        Literal::Int(i) => ScalarValue::Int32(Some(*i)),
+        Literal::Bigint(i) => ScalarValue::Int64(Some(*i)),
+        Literal::Double(d) => ScalarValue::Float64(Some(*d)),
+        Literal::String(s) => ScalarValue::Utf8(Some(s.clone())),
+        Literal::Decimal(text) => decimal_literal(text)?,
+    })
+}
+
+/// `1.50` → DECIMAL(3, 2) with value 150.
+fn decimal_literal(text: &str) -> Result<ScalarValue> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+    let all: String = format!("{int_part}{frac_part}");
+    let trimmed = all.trim_start_matches('0');
+    let precision = trimmed.len().max(frac_part.len()).max(1);
+    if precision > 38 {
+        return Err(Error::user(format!("decimal literal {text} has more than 38 digits")));
+    }
+    let mut value: i128 = if trimmed.is_empty() {
+        0
+    } else {
+        trimmed.parse().map_err(|_| Error::user(format!("invalid decimal literal {text}")))?
+    };
+    if negative {
+        value = -value;
+    }
+    // Precision and scale are both below 39 here, so they fit u8/i8.
+    Ok(ScalarValue::Decimal128(Some(value), precision as u8, frac_part.len() as i8))
+}
+
+/// Resolves a written type to a [`SqlType`]; named types come from the catalog.
+pub fn resolve_type(ty: &TypeExpr, catalog: &Catalog) -> Result<SqlType> {
+    Ok(match ty {
+        TypeExpr::Boolean => SqlType::Boolean,
+        TypeExpr::Int => SqlType::Int,
+        TypeExpr::Bigint => SqlType::Bigint,
+        TypeExpr::Double => SqlType::Double,
+        TypeExpr::Decimal(p, s) => {
+            if *p == 0 || *p > 38 || *s < 0 || (*s as u8) > *p {
+                return Err(Error::user(format!(
+                    "invalid DECIMAL({p}, {s}): precision must be 1..38 and scale 0..precision"
+                )));
+            }
+            SqlType::Decimal(*p, *s)
+        }
+        TypeExpr::String => SqlType::String,
+        TypeExpr::Bytes => SqlType::Bytes,
+        TypeExpr::Date => SqlType::Date,
+        TypeExpr::Time => SqlType::Time,
+        TypeExpr::Timestamp => SqlType::Timestamp,
+        TypeExpr::Array(item) => SqlType::Array(Box::new(resolve_type(item, catalog)?)),
+        TypeExpr::Map(k, v) => SqlType::Map(Box::new(resolve_type(k, catalog)?), Box::new(resolve_type(v, catalog)?)),
+        TypeExpr::Struct(fields) => SqlType::Struct(
+            fields.iter().map(|(n, t)| Ok((n.clone(), resolve_type(t, catalog)?))).collect::<Result<_>>()?,
+        ),
+        TypeExpr::Named(name) => {
+            catalog.custom_type(name).cloned().ok_or_else(|| Error::user(format!("Unknown type: {name}")))?
+        }
+    })
+}
+
+/// The name ksqlDB gives an unaliased select item at `index`: a column keeps its name, a
+/// dereference takes the field's name, anything else is `KSQL_COL_<index>`.
+pub fn default_column_name(expr: &ast::Expr, index: usize) -> String {
+    match expr {
+        ast::Expr::Column { name, .. } => name.clone(),
+        ast::Expr::Dereference { field, .. } => field.clone(),
+        _ => format!("KSQL_COL_{index}"),
+    }
+}

@@ -1,0 +1,4 @@
+//! Planning: a statement plus the catalog become a continuous plan.
+
+pub mod expr;
+pub mod select;

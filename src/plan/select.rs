@@ -1,0 +1,289 @@
+//! Planning of stateless queries: projection, filter and re-keying of one stream.
+//!
+//! The plan is a filter and a list of projections compiled to DataFusion physical expressions
+//! over the source's input batches (see `exec::source::input_schema`), plus the columns of the
+//! result with their roles (which are key columns). The same plan serves persistent queries
+//! (CREATE STREAM AS SELECT, INSERT INTO) and push queries.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::physical_expr::PhysicalExpr;
+
+use crate::catalog::{Catalog, Column, ColumnRole, Source};
+use crate::error::{Error, Result};
+use crate::exec::source::{self, ROWOFFSET, ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART};
+use crate::plan::expr::{ExprPlanner, default_column_name};
+use crate::sql::ast::{self, Expr, Query, SelectItem, SourceKind};
+use crate::sql::types::SqlType;
+
+/// Names no column or alias may take.
+pub const RESERVED: [&str; 5] = [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND];
+
+/// A compiled stateless query.
+pub struct SelectPlan {
+    /// The source read.
+    pub source: Source,
+    /// Schema of the input batches.
+    pub input_schema: SchemaRef,
+    /// WHERE, if any.
+    pub filter: Option<Arc<dyn PhysicalExpr>>,
+    /// One expression per output column (keys first, then values), then ROWTIME.
+    pub projection: Vec<Arc<dyn PhysicalExpr>>,
+    /// Output columns with their roles (without ROWTIME).
+    pub columns: Vec<Column>,
+    /// Schema of the output batches: `columns`, then ROWTIME.
+    pub output_schema: SchemaRef,
+    /// LIMIT, for push queries.
+    pub limit: Option<u64>,
+}
+
+/// One expanded select item.
+struct Item {
+    name: String,
+    expr: Expr,
+}
+
+/// Plans `query` over its single source. `sink` names the result in error messages.
+pub fn plan_select(query: &Query, catalog: &Catalog, sink: &str) -> Result<SelectPlan> {
+    if !query.from.joins.is_empty() {
+        return Err(Error::user("joins are not supported yet"));
+    }
+    if query.window.is_some() && query.group_by.is_empty() {
+        return Err(Error::user("WINDOW clause requires a GROUP BY clause."));
+    }
+    if !query.group_by.is_empty() {
+        return Err(Error::user("GROUP BY (aggregation) is not supported yet"));
+    }
+    let source = catalog.require_source(&query.from.source.name)?.clone();
+    if source.kind == SourceKind::Table {
+        return Err(Error::user(format!("queries over tables are not supported yet: `{}` is a table", source.name)));
+    }
+    let input_schema = source::input_schema(&source);
+    let mut qualifiers = vec![source.name.clone()];
+    qualifiers.extend(query.from.source.alias.clone());
+    let planner = ExprPlanner::new(input_schema.clone(), catalog, qualifiers)?;
+
+    let items = expand_items(query, &source, &planner)?;
+
+    let filter = match &query.where_clause {
+        Some(w) => {
+            let f = planner.physical(w).map_err(|e| e.context("WHERE"))?;
+            Some(f)
+        }
+        None => None,
+    };
+
+    // Which items become key columns.
+    let mut key_items: Vec<usize> = Vec::new();
+    if query.partition_by.is_empty() {
+        let keys: Vec<&Column> = source.key_columns().collect();
+        let mut missing = Vec::new();
+        for key in &keys {
+            let found: Vec<usize> = items
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| matches!(&it.expr, Expr::Column { name, .. } if name == &key.name))
+                .map(|(i, _)| i)
+                .collect();
+            match found.as_slice() {
+                [] => missing.push(key.name.clone()),
+                [one] => key_items.push(*one),
+                [first, second, ..] => {
+                    return Err(Error::user(format!(
+                        "The projection contains a key column more than once: `{}` and `{}`.",
+                        items[*first].name, items[*second].name
+                    )));
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let (noun, list) = plural("key column", &missing);
+            return Err(Error::user(format!(
+                "The query used to build `{sink}` must include the {noun} {list} in its projection (eg, SELECT {}...).",
+                missing.join(", ")
+            )));
+        }
+    } else if !(query.partition_by.len() == 1 && matches!(query.partition_by[0], Expr::Literal(ast::Literal::Null))) {
+        let mut missing = Vec::new();
+        for partition in &query.partition_by {
+            match items.iter().position(|it| same_expr(&it.expr, partition)) {
+                Some(i) => key_items.push(i),
+                None => missing.push(display_expr(partition, &source.name)),
+            }
+        }
+        if !missing.is_empty() {
+            let (noun, list) = plural("partitioning expression", &missing);
+            let err = Error::user(format!(
+                "The query used to build `{sink}` must include the {noun} {list} in its projection (eg, SELECT {}...).",
+                missing.join(", ")
+            ));
+            let aliased = query.partition_by.iter().find_map(|p| match p {
+                Expr::Column { name, .. } if items.iter().any(|it| &it.name == name) => Some(name.clone()),
+                _ => None,
+            });
+            return Err(match aliased {
+                Some(name) => err.with_hint(format!(
+                    "PARTITION BY reads the source's columns, not the select list's aliases: `{name}` here is the source column; select it as it is, or PARTITION BY the aliased expression"
+                )),
+                None => err,
+            });
+        }
+    }
+
+    let mut columns = Vec::with_capacity(items.len());
+    let mut projection = Vec::with_capacity(items.len() + 1);
+    for &i in &key_items {
+        let ty = planner.sql_type(&items[i].expr)?;
+        check_key_type(&items[i].name, &ty)?;
+        columns.push(Column { name: items[i].name.clone(), ty, role: ColumnRole::Key });
+        projection.push(planner.physical(&items[i].expr)?);
+    }
+    for (i, item) in items.iter().enumerate() {
+        if key_items.contains(&i) {
+            continue;
+        }
+        let ty = planner.sql_type(&item.expr)?;
+        columns.push(Column { name: item.name.clone(), ty, role: ColumnRole::Value });
+        projection.push(planner.physical(&item.expr)?);
+    }
+    if !columns.iter().any(|c| c.role == ColumnRole::Value) {
+        return Err(Error::user("The projection contains no value columns."));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for c in &columns {
+        if !seen.insert(c.name.as_str()) {
+            return Err(Error::user(format!("Duplicate column name in projection: `{}`", c.name)));
+        }
+    }
+    projection.push(planner.physical(&Expr::Column { qualifier: None, name: ROWTIME.into() })?);
+    let mut fields: Vec<Field> = columns.iter().map(Column::field).collect();
+    fields.push(Field::new(ROWTIME, arrow::datatypes::DataType::Int64, true));
+    Ok(SelectPlan {
+        source,
+        input_schema,
+        filter,
+        projection,
+        columns,
+        output_schema: Arc::new(Schema::new(fields)),
+        limit: query.limit,
+    })
+}
+
+fn plural(noun: &str, names: &[String]) -> (String, String) {
+    match names {
+        [one] => (noun.to_string(), one.clone()),
+        [init @ .., last] => (format!("{noun}s"), format!("{} and {last}", init.join(", "))),
+        [] => (noun.to_string(), String::new()),
+    }
+}
+
+fn check_key_type(name: &str, ty: &SqlType) -> Result<()> {
+    fn has_map(ty: &SqlType) -> bool {
+        match ty {
+            SqlType::Map(_, _) => true,
+            SqlType::Array(item) => has_map(item),
+            SqlType::Struct(fields) => fields.iter().any(|(_, t)| has_map(t)),
+            _ => false,
+        }
+    }
+    if has_map(ty) {
+        return Err(Error::user(format!(
+            "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{name}`. Column type: {ty}. See https://github.com/confluentinc/ksql/issues/6621 for more."
+        )));
+    }
+    Ok(())
+}
+
+/// Expands `*`, `src.*` and `s->*`, and names every item.
+fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner<'_>) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    for (index, item) in query.select.iter().enumerate() {
+        match item {
+            SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
+                if let SelectItem::QualifiedWildcard(q) = item
+                    && q != &source.name
+                    && query.from.source.alias.as_deref() != Some(q.as_str())
+                {
+                    return Err(Error::user(format!("'{q}' is not a valid stream/table name or alias.")));
+                }
+                for column in &source.columns {
+                    items.push(Item {
+                        name: column.name.clone(),
+                        expr: Expr::Column { qualifier: None, name: column.name.clone() },
+                    });
+                }
+            }
+            SelectItem::StructWildcard(expr) => match planner.sql_type(expr)? {
+                SqlType::Struct(fields) => {
+                    for (name, _) in fields {
+                        items.push(Item {
+                            name: name.clone(),
+                            expr: Expr::Dereference { expr: Box::new(expr.clone()), field: name },
+                        });
+                    }
+                }
+                other => return Err(Error::user(format!("'->*' needs a STRUCT, not {other}"))),
+            },
+            SelectItem::Expr { expr, alias } => {
+                let name = match alias {
+                    Some(alias) => {
+                        if RESERVED.contains(&alias.as_str()) {
+                            return Err(Error::user(format!(
+                                "`{alias}` is a reserved column name. You cannot use it as an alias for a column."
+                            )));
+                        }
+                        alias.clone()
+                    }
+                    None => {
+                        let name = default_column_name(expr, index);
+                        if RESERVED.contains(&name.as_str()) {
+                            return Err(Error::user(format!(
+                                "Reserved column name in select: `{name}`. Please remove or alias the column."
+                            )));
+                        }
+                        name
+                    }
+                };
+                items.push(Item { name, expr: expr.clone() });
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// Expression equality that ignores column qualifiers (`INPUT.ID` is `ID` over one source).
+fn same_expr(a: &Expr, b: &Expr) -> bool {
+    strip_qualifiers(a) == strip_qualifiers(b)
+}
+
+fn strip_qualifiers(e: &Expr) -> Expr {
+    // Only the common shapes need this: a column, or a function/operator over columns.
+    match e {
+        Expr::Column { name, .. } => Expr::Column { qualifier: None, name: name.clone() },
+        Expr::Function { name, args } => {
+            Expr::Function { name: name.clone(), args: args.iter().map(strip_qualifiers).collect() }
+        }
+        Expr::Binary { op, left, right } => {
+            Expr::Binary { op: *op, left: Box::new(strip_qualifiers(left)), right: Box::new(strip_qualifiers(right)) }
+        }
+        Expr::Dereference { expr, field } => {
+            Expr::Dereference { expr: Box::new(strip_qualifiers(expr)), field: field.clone() }
+        }
+        other => other.clone(),
+    }
+}
+
+/// A short rendering of an expression for error messages, columns qualified with `source`.
+pub fn display_expr(e: &Expr, source: &str) -> String {
+    match e {
+        Expr::Column { qualifier, name } => {
+            format!("{}.{name}", qualifier.as_deref().unwrap_or(source))
+        }
+        Expr::Function { name, args } => {
+            format!("{name}({})", args.iter().map(|a| display_expr(a, source)).collect::<Vec<_>>().join(", "))
+        }
+        Expr::Dereference { expr, field } => format!("{}->{field}", display_expr(expr, source)),
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,128 @@
+//! The topic abstraction: where records live.
+//!
+//! A topic is a set of partitions, each an append-only log of [`Record`]s addressed by offset.
+//! [`TopicBackend`] is the only door to them; the embedded log ([`embedded`]) and, later, Kafka
+//! implement it. Nothing here knows about SQL: keys and values are bytes.
+
+pub mod embedded;
+mod frame;
+mod partition;
+pub mod partitioner;
+mod segment;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::Result;
+
+/// A record header: a name and optional bytes (Kafka allows a null header value).
+pub type Header = (String, Option<Vec<u8>>);
+
+/// A record as stored in a partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    /// Milliseconds since the epoch (the record's ROWTIME unless a TIMESTAMP column overrides it).
+    pub timestamp: i64,
+    pub key: Option<Vec<u8>>,
+    /// `None` is a tombstone.
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<Header>,
+}
+
+/// A record to append.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProducerRecord {
+    /// The partition; `None` picks one with Kafka's default partitioner (murmur2 of the key,
+    /// round-robin for null keys).
+    pub partition: Option<i32>,
+    pub timestamp: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<Header>,
+}
+
+/// How old records are cleaned up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CleanupPolicy {
+    /// Records older than the retention are deleted.
+    #[default]
+    Delete,
+    /// Only the latest record per key is kept (tombstones eventually remove the key).
+    Compact,
+    /// Both.
+    CompactDelete,
+}
+
+/// Settings of a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicConfig {
+    pub partitions: i32,
+    pub replicas: i16,
+    pub cleanup_policy: CleanupPolicy,
+    /// `None` keeps records forever.
+    pub retention_ms: Option<i64>,
+}
+
+impl Default for TopicConfig {
+    fn default() -> Self {
+        Self { partitions: 1, replicas: 1, cleanup_policy: CleanupPolicy::Delete, retention_ms: None }
+    }
+}
+
+/// What a backend knows about a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicDescription {
+    pub name: String,
+    pub config: TopicConfig,
+}
+
+/// A place where topics live: the embedded log or a Kafka cluster.
+///
+/// Implementations are shared between threads (`Arc<dyn TopicBackend>`); every method is
+/// blocking and cheap enough to call from an operator's thread.
+pub trait TopicBackend: Send + Sync {
+    /// Creates a topic. Creating one that exists with the same partition count is not an error;
+    /// with a different count it is a user error.
+    fn create_topic(&self, name: &str, config: &TopicConfig) -> Result<()>;
+
+    /// Deletes a topic and its records. Deleting a missing topic is a user error.
+    fn delete_topic(&self, name: &str) -> Result<()>;
+
+    /// Describes one topic, `None` when it does not exist.
+    fn describe_topic(&self, name: &str) -> Result<Option<TopicDescription>>;
+
+    /// All topics, sorted by name.
+    fn list_topics(&self) -> Result<Vec<TopicDescription>>;
+
+    /// Appends records to a topic and returns (partition, offset) of each, in order.
+    /// The records are durable once [`TopicBackend::flush`] returns.
+    fn produce(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<(i32, i64)>>;
+
+    /// Reads up to `max` records of one partition starting at `offset` (records removed by
+    /// compaction or retention are skipped). An offset at or past the end gives no records.
+    fn read(&self, topic: &str, partition: i32, offset: i64, max: usize) -> Result<Vec<Record>>;
+
+    /// The offset the next record of the partition will get.
+    fn end_offset(&self, topic: &str, partition: i32) -> Result<i64>;
+
+    /// The first offset still readable in the partition.
+    fn start_offset(&self, topic: &str, partition: i32) -> Result<i64>;
+
+    /// Makes everything produced so far durable.
+    fn flush(&self) -> Result<()>;
+
+    /// Stores a consumer group's next offset for a partition (durably).
+    fn commit_offsets(&self, group: &str, offsets: &[(String, i32, i64)]) -> Result<()>;
+
+    /// A consumer group's committed next offset for a partition, `None` if never committed.
+    fn committed_offset(&self, group: &str, topic: &str, partition: i32) -> Result<Option<i64>>;
+
+    /// Blocks until some topic may have new records or `timeout` passes. Spurious wake-ups are
+    /// allowed; callers re-check their partitions.
+    fn wait_for_data(&self, timeout: Duration);
+}
+
+/// A shared handle on a backend.
+pub type SharedBackend = Arc<dyn TopicBackend>;

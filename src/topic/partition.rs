@@ -1,0 +1,383 @@
+//! One partition of the embedded log: an ordered list of [`Segment`]s plus cleanup.
+//!
+//! The partition assigns offsets, rolls the active segment when it reaches the size limit and,
+//! right after a roll (the moment a segment becomes eligible), applies the topic's cleanup
+//! policy: retention drops whole closed segments that are too old, compaction rewrites closed
+//! segments to the latest record per key. Both only ever touch closed segments, so the
+//! segment being appended to is never rewritten under a producer.
+//!
+//! Retention measures age against the newest record timestamp in the partition, not the wall
+//! clock: the log has no notion of "now", which keeps it deterministic under test and
+//! replay (see "Time is injected" in STYLE.md).
+//!
+//! A partition lives behind its own mutex in the embedded log; nothing here locks.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::topic::segment::{self, Segment, io_error};
+use crate::topic::{CleanupPolicy, ProducerRecord, Record, TopicConfig};
+
+/// Compaction after a roll only runs once the never-compacted closed bytes reach this share
+/// of all closed bytes (Kafka's `min.cleanable.dirty.ratio`). Rewriting the clean part again
+/// for every new segment would make compaction quadratic in the partition size.
+const MIN_DIRTY_RATIO: f64 = 0.5;
+
+/// One partition: offsets, segments and cleanup.
+pub(crate) struct Partition {
+    id: i32,
+    /// Where the segment files live; `None` for an in-memory partition.
+    dir: Option<PathBuf>,
+    /// Roll the active segment once it holds this many bytes.
+    segment_bytes: u64,
+    /// Sorted by base offset; never empty; the last one is the active segment.
+    segments: Vec<Segment>,
+    /// The offset the next record gets.
+    next_offset: i64,
+    /// The newest timestamp ever appended, the "now" of retention.
+    max_timestamp: i64,
+    /// Closed segments with a base offset below this have been compacted since the log was
+    /// opened; the rest count as dirty for [`MIN_DIRTY_RATIO`].
+    cleaned_until: i64,
+    /// Whether segment files were created or removed since the directory was last fsynced.
+    dir_dirty: bool,
+    /// Set when the topic is deleted: a producer that looked the topic up just before the
+    /// deletion must fail instead of writing into removed files.
+    deleted: bool,
+    /// Read buffer reused by every read of this partition.
+    scratch: Vec<u8>,
+}
+
+impl Partition {
+    /// A new, empty partition kept in memory.
+    pub(crate) fn in_memory(id: i32, segment_bytes: u64) -> Self {
+        Self::with_segments(id, None, segment_bytes, vec![Segment::memory(0)])
+    }
+
+    /// A new, empty partition in `dir` (created if missing).
+    pub(crate) fn create(id: i32, dir: PathBuf, segment_bytes: u64) -> Result<Self> {
+        fs::create_dir_all(&dir).map_err(|e| io_error(e, "create", &dir))?;
+        let segment = Segment::create_file(&dir, 0)?;
+        let mut partition = Self::with_segments(id, Some(dir), segment_bytes, vec![segment]);
+        partition.dir_dirty = true;
+        Ok(partition)
+    }
+
+    /// Opens the partition in `dir`, recovering from an unclean shutdown: leftover temporary
+    /// files are removed and the active segment's torn tail is truncated.
+    pub(crate) fn open(id: i32, dir: PathBuf, segment_bytes: u64) -> Result<Self> {
+        if !dir.exists() {
+            return Self::create(id, dir, segment_bytes);
+        }
+        let mut bases = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(|e| io_error(e, "list", &dir))? {
+            let entry = entry.map_err(|e| io_error(e, "list", &dir))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if let Some(base) = segment::parse_log_file_name(&name) {
+                bases.push(base);
+            } else if name.ends_with(".cleaned") || name.ends_with(".tmp") {
+                // A compaction or index write that did not reach its rename.
+                segment::remove_if_exists(&entry.path())?;
+            }
+        }
+        bases.sort_unstable();
+        if bases.is_empty() {
+            return Self::create(id, dir, segment_bytes);
+        }
+        let mut scratch = Vec::new();
+        let mut segments = Vec::with_capacity(bases.len());
+        let last = bases.len() - 1;
+        for (i, base) in bases.into_iter().enumerate() {
+            let path = dir.join(segment::log_file_name(base));
+            segments.push(Segment::open_file(path, base, i < last, &mut scratch)?);
+        }
+        let mut partition = Self::with_segments(id, Some(dir), segment_bytes, segments);
+        partition.scratch = scratch;
+        Ok(partition)
+    }
+
+    fn with_segments(id: i32, dir: Option<PathBuf>, segment_bytes: u64, segments: Vec<Segment>) -> Self {
+        let active = segments.last();
+        let next_offset = active.map_or(0, |s| s.last_offset().map_or(s.base_offset(), |o| o + 1));
+        let max_timestamp = segments.iter().map(Segment::max_timestamp).max().unwrap_or(i64::MIN);
+        Self {
+            id,
+            dir,
+            segment_bytes: segment_bytes.max(1),
+            segments,
+            next_offset,
+            max_timestamp,
+            cleaned_until: i64::MIN,
+            dir_dirty: false,
+            deleted: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The offset the next record will get.
+    pub(crate) fn end_offset(&self) -> i64 {
+        self.next_offset
+    }
+
+    /// The first offset still readable: the base of the oldest segment.
+    pub(crate) fn start_offset(&self) -> i64 {
+        self.segments.first().map_or(self.next_offset, Segment::base_offset)
+    }
+
+    /// Marks the partition deleted; later calls fail.
+    pub(crate) fn mark_deleted(&mut self) {
+        self.deleted = true;
+        // Drop the segments now: this closes their files before the directory is removed.
+        self.segments.clear();
+    }
+
+    fn check_live(&self) -> Result<()> {
+        if self.deleted {
+            return Err(Error::user(format!("partition {} was deleted with its topic", self.id)));
+        }
+        Ok(())
+    }
+
+    /// Appends a record and returns its offset. Rolls and cleans up first when the active
+    /// segment is full.
+    pub(crate) fn append(&mut self, record: ProducerRecord, config: &TopicConfig) -> Result<i64> {
+        self.check_live()?;
+        let needs_roll = self.segments.last().is_none_or(|s| !s.is_empty() && s.size() >= self.segment_bytes);
+        if needs_roll {
+            self.roll()?;
+            self.cleanup_after_roll(config)?;
+        }
+        let offset = self.next_offset;
+        let ProducerRecord { timestamp, key, value, headers, .. } = record;
+        let record = Record { partition: self.id, offset, timestamp, key, value, headers };
+        let active =
+            self.segments.last_mut().ok_or_else(|| Error::internal("embedded log partition has no active segment"))?;
+        active.append(record)?;
+        self.next_offset += 1;
+        self.max_timestamp = self.max_timestamp.max(timestamp);
+        Ok(offset)
+    }
+
+    /// Closes the active segment and starts a new one at the next offset.
+    fn roll(&mut self) -> Result<()> {
+        let segment = match &self.dir {
+            Some(dir) => Segment::create_file(dir, self.next_offset)?,
+            None => Segment::memory(self.next_offset),
+        };
+        if let Some(active) = self.segments.last_mut() {
+            active.close()?;
+        }
+        self.segments.push(segment);
+        self.dir_dirty = self.dir.is_some();
+        Ok(())
+    }
+
+    fn cleanup_after_roll(&mut self, config: &TopicConfig) -> Result<()> {
+        if matches!(config.cleanup_policy, CleanupPolicy::Delete | CleanupPolicy::CompactDelete)
+            && let Some(retention_ms) = config.retention_ms
+        {
+            self.apply_retention(retention_ms)?;
+        }
+        if matches!(config.cleanup_policy, CleanupPolicy::Compact | CleanupPolicy::CompactDelete) {
+            let closed = &self.segments[..self.segments.len().saturating_sub(1)];
+            let total: u64 = closed.iter().map(Segment::size).sum();
+            let dirty: u64 = closed.iter().filter(|s| s.base_offset() >= self.cleaned_until).map(Segment::size).sum();
+            if total > 0 && dirty as f64 >= total as f64 * MIN_DIRTY_RATIO {
+                self.compact()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops closed segments, oldest first, whose newest record is more than `retention_ms`
+    /// older than the newest record of the partition. Advances the start offset.
+    pub(crate) fn apply_retention(&mut self, retention_ms: i64) -> Result<()> {
+        self.check_live()?;
+        let threshold = self.max_timestamp.saturating_sub(retention_ms.max(0));
+        // Only a prefix goes, so the log stays contiguous from its start offset.
+        let expired = self.segments[..self.segments.len().saturating_sub(1)]
+            .iter()
+            .take_while(|s| s.max_timestamp() < threshold)
+            .count();
+        for segment in self.segments.drain(..expired) {
+            segment.remove_files()?;
+            self.dir_dirty = self.dir.is_some();
+        }
+        Ok(())
+    }
+
+    /// Rewrites the closed segments keeping only the latest record of each key (the latest
+    /// may be in the active segment). Null-keyed records and tombstones are kept. Offsets are
+    /// preserved; empty closed segments other than the first are dropped (the first keeps the
+    /// start offset where it was).
+    pub(crate) fn compact(&mut self) -> Result<()> {
+        self.check_live()?;
+        if self.segments.len() < 2 {
+            return Ok(());
+        }
+        let id = self.id;
+        let mut latest: HashMap<Vec<u8>, i64> = HashMap::new();
+        for segment in &mut self.segments {
+            segment.for_each(id, &mut self.scratch, |r| {
+                if let Some(key) = &r.key {
+                    // Offsets only grow, so the last visit wins.
+                    match latest.get_mut(key.as_slice()) {
+                        Some(offset) => *offset = r.offset,
+                        None => {
+                            latest.insert(key.clone(), r.offset);
+                        }
+                    }
+                }
+            })?;
+        }
+        let closed = self.segments.len() - 1;
+        for segment in &mut self.segments[..closed] {
+            segment.retain(id, &mut self.scratch, |r| {
+                r.key.as_ref().is_none_or(|key| latest.get(key.as_slice()) == Some(&r.offset))
+            })?;
+        }
+        let mut i = 1;
+        while i < self.segments.len() - 1 {
+            if self.segments[i].is_empty() {
+                self.segments.remove(i).remove_files()?;
+                self.dir_dirty = self.dir.is_some();
+            } else {
+                i += 1;
+            }
+        }
+        self.cleaned_until = self.segments.last().map_or(i64::MIN, Segment::base_offset);
+        if let Some(dir) = &self.dir {
+            // The renames of the rewritten segments must be durable before we rely on them.
+            segment::sync_dir(dir)?;
+            self.dir_dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Reads up to `max` records starting at `from` (or the start offset, if later).
+    pub(crate) fn read(&mut self, from: i64, max: usize) -> Result<Vec<Record>> {
+        self.check_live()?;
+        if max == 0 || from >= self.next_offset {
+            return Ok(Vec::new());
+        }
+        let from = from.max(self.start_offset());
+        let first = self.segments.partition_point(|s| s.base_offset() <= from).saturating_sub(1);
+        // Cap the up-front allocation: `max` is often "everything".
+        let mut out = Vec::with_capacity(max.min(1024));
+        for segment in &mut self.segments[first..] {
+            segment.read(from, max, self.id, &mut out, &mut self.scratch)?;
+            if out.len() >= max {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Makes every appended record durable: writes buffers, fsyncs segments, saves the index
+    /// of closed segments and fsyncs the directory if files came or went.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if self.deleted {
+            return Ok(());
+        }
+        for segment in &mut self.segments {
+            if segment.needs_sync() {
+                segment.sync()?;
+            }
+        }
+        if self.dir_dirty {
+            if let Some(dir) = &self.dir {
+                segment::sync_dir(dir)?;
+            }
+            self.dir_dirty = false;
+        }
+        Ok(())
+    }
+
+    /// How many segments the partition has (tests check rolling and cleanup with it).
+    pub(crate) fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn producer(key: &str, ts: i64) -> ProducerRecord {
+        ProducerRecord {
+            partition: None,
+            timestamp: ts,
+            key: Some(key.as_bytes().to_vec()),
+            value: Some(vec![b'x'; 40]),
+            headers: vec![],
+        }
+    }
+
+    fn offsets(p: &mut Partition, from: i64) -> Vec<i64> {
+        p.read(from, usize::MAX).unwrap().iter().map(|r| r.offset).collect()
+    }
+
+    #[test]
+    fn rolls_at_the_size_limit_and_reads_across_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TopicConfig::default();
+        for mut p in [Partition::in_memory(0, 1000), Partition::create(0, dir.path().join("0"), 1000).unwrap()] {
+            for i in 0..100 {
+                assert_eq!(p.append(producer("k", i), &config).unwrap(), i);
+            }
+            assert!(p.segment_count() > 5);
+            assert_eq!(offsets(&mut p, 0), (0..100).collect::<Vec<_>>());
+            assert_eq!(offsets(&mut p, 57)[0], 57);
+            assert_eq!(p.read(30, 45).unwrap().len(), 45);
+            assert!(offsets(&mut p, 100).is_empty());
+        }
+    }
+
+    #[test]
+    fn retention_drops_old_closed_segments_only() {
+        let config = TopicConfig { retention_ms: Some(100), ..TopicConfig::default() };
+        let mut p = Partition::in_memory(0, 500);
+        for i in 0..100 {
+            p.append(producer("k", i * 10), &config).unwrap();
+        }
+        // Newest timestamp 990: every closed segment whose newest record is < 890 is gone.
+        let start = p.start_offset();
+        assert!(start > 0 && start <= 89, "start offset {start}");
+        let records = p.read(0, usize::MAX).unwrap();
+        assert_eq!(records[0].offset, start);
+        assert_eq!(records.last().unwrap().offset, 99);
+        // A huge retention keeps everything that is left.
+        p.apply_retention(i64::MAX).unwrap();
+        assert_eq!(p.start_offset(), start);
+    }
+
+    #[test]
+    fn compaction_keeps_the_latest_record_per_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TopicConfig { cleanup_policy: CleanupPolicy::Compact, ..TopicConfig::default() };
+        for mut p in [Partition::in_memory(0, 400), Partition::create(0, dir.path().join("0"), 400).unwrap()] {
+            for i in 0..60 {
+                p.append(producer(&format!("k{}", i % 3), i), &config).unwrap();
+            }
+            p.compact().unwrap();
+            let records = p.read(0, usize::MAX).unwrap();
+            // Every record of a closed segment is the latest for its key, unless it is in the
+            // active segment: keys never repeat outside the active segment.
+            let active_base = p.segments.last().unwrap().base_offset();
+            let mut seen = std::collections::HashSet::new();
+            for r in records.iter().rev() {
+                let first_time = seen.insert(r.key.clone());
+                assert!(first_time || r.offset >= active_base, "offset {} is stale", r.offset);
+            }
+            // The latest value of each key is readable, at its original offset.
+            assert_eq!(records.last().unwrap().offset, 59);
+            assert!(records.iter().any(|r| r.offset == 57));
+            assert!(records.iter().any(|r| r.offset == 58));
+            assert_eq!(p.start_offset(), 0);
+            assert_eq!(p.end_offset(), 60);
+        }
+    }
+}
