@@ -368,9 +368,10 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
     }
 }
 
-/// The rows of an output batch (without its trailing ROWTIME) as JSON values.
+/// The rows of an output batch (without its trailing ROWTIME, headers and null flag) as JSON
+/// values.
 pub(crate) fn batch_rows(batch: &arrow::array::RecordBatch) -> Vec<Vec<serde_json::Value>> {
-    let width = batch.num_columns().saturating_sub(1);
+    let width = batch.num_columns().saturating_sub(3);
     (0..batch.num_rows())
         .map(|row| (0..width).map(|c| crate::format::array_value_to_json(batch.column(c).as_ref(), row)).collect())
         .collect()

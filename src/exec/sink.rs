@@ -11,7 +11,8 @@ use crate::topic::{ProducerRecord, SharedBackend};
 /// Encodes batches with a sink's formats and produces them to its topic.
 ///
 /// Batches given to [`Sink::write`] have the sink's key columns, then its value columns, then
-/// a ROWTIME column used as the record timestamp.
+/// a ROWTIME column used as the record timestamp, the headers to write, and whether the input
+/// value was null (then the output value is null too).
 pub struct Sink {
     topic: String,
     backend: SharedBackend,
@@ -51,7 +52,7 @@ impl Sink {
         if rows == 0 {
             return Ok(0);
         }
-        let expected = self.key_count + self.value_count + 1;
+        let expected = self.key_count + self.value_count + 3;
         if batch.num_columns() != expected {
             return Err(Error::internal(format!(
                 "sink batch has {} columns, the sink needs {expected}",
@@ -67,15 +68,27 @@ impl Sink {
             self.keys.resize(rows, None);
         } else {
             self.key.encode(&columns[..self.key_count], &mut self.keys)?;
+            // A single null key column is a null key, whatever the format.
+            if self.key_count == 1 && columns[0].null_count() > 0 {
+                for (row, key) in self.keys.iter_mut().enumerate() {
+                    if columns[0].is_null(row) {
+                        *key = None;
+                    }
+                }
+            }
         }
         if self.value_count == 0 {
             self.values.resize(rows, None);
         } else {
             self.value.encode(&columns[self.key_count..self.key_count + self.value_count], &mut self.values)?;
         }
-        let rowtime = columns[expected - 1]
+        let rowtime = columns[expected - 3]
             .as_primitive_opt::<Int64Type>()
             .ok_or_else(|| Error::internal("ROWTIME is not BIGINT"))?;
+        let headers =
+            columns[expected - 2].as_list_opt::<i32>().ok_or_else(|| Error::internal("headers are not a list"))?;
+        let null_value =
+            columns[expected - 1].as_boolean_opt().ok_or_else(|| Error::internal("null-value flag is not BOOLEAN"))?;
         let records: Vec<ProducerRecord> = self
             .keys
             .drain(..)
@@ -85,11 +98,31 @@ impl Sink {
                 partition: None,
                 timestamp: if rowtime.is_null(row) { 0 } else { rowtime.value(row) },
                 key,
-                value,
-                headers: Vec::new(),
+                value: if null_value.value(row) { None } else { value },
+                headers: row_headers(headers, row),
             })
             .collect();
         self.backend.produce(&self.topic, records)?;
         Ok(rows)
     }
+}
+
+fn row_headers(headers: &arrow::array::ListArray, row: usize) -> Vec<crate::topic::Header> {
+    if headers.is_null(row) {
+        return Vec::new();
+    }
+    let entries = headers.value(row);
+    let Some(entries) = entries.as_struct_opt() else { return Vec::new() };
+    let (Some(keys), Some(values)) =
+        (entries.column(0).as_string_opt::<i32>(), entries.column(1).as_binary_opt::<i32>())
+    else {
+        return Vec::new();
+    };
+    (0..entries.len())
+        .map(|i| {
+            let key = if keys.is_null(i) { String::new() } else { keys.value(i).to_string() };
+            let value = if values.is_null(i) { None } else { Some(values.value(i).to_vec()) };
+            (key, value)
+        })
+        .collect()
 }

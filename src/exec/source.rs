@@ -17,7 +17,6 @@ use crate::error::{Error, Result};
 use crate::exec::processing_log::ProcessingLog;
 use crate::exec::time::TimestampExtractor;
 use crate::format::RowDecoder;
-use crate::sql::ast::SourceKind;
 use crate::topic::{Record, SharedBackend};
 
 /// Names of the pseudo-columns every source batch carries.
@@ -30,6 +29,19 @@ pub const ROWOFFSET: &str = "ROWOFFSET";
 pub const WINDOWSTART: &str = "WINDOWSTART";
 /// Window bounds of a windowed key.
 pub const WINDOWEND: &str = "WINDOWEND";
+/// Hidden column: the record's headers, passed on to what a query writes (as Kafka Streams
+/// forwards them). Lower-case so that no unquoted identifier can name it.
+pub const HEADERS_COLUMN: &str = "__headers";
+/// Hidden column: true when the record had no value (a stream's null value stays null through a
+/// projection, as in ksqlDB).
+pub const NULL_VALUE_COLUMN: &str = "__null_value";
+
+/// The type of [`HEADERS_COLUMN`] and of HEADERS columns.
+pub fn headers_type() -> DataType {
+    let fields =
+        Fields::from(vec![Field::new("KEY", DataType::Utf8, true), Field::new("VALUE", DataType::Binary, true)]);
+    DataType::List(Arc::new(Field::new("item", DataType::Struct(fields), true)))
+}
 
 /// The schema of batches read from `source`: its columns, then the pseudo-columns.
 pub fn input_schema(source: &Source) -> SchemaRef {
@@ -41,6 +53,8 @@ pub fn input_schema(source: &Source) -> SchemaRef {
     fields.push(Field::new(ROWTIME, DataType::Int64, false));
     fields.push(Field::new(ROWPARTITION, DataType::Int32, false));
     fields.push(Field::new(ROWOFFSET, DataType::Int64, false));
+    fields.push(Field::new(HEADERS_COLUMN, headers_type(), true));
+    fields.push(Field::new(NULL_VALUE_COLUMN, DataType::Boolean, false));
     Arc::new(Schema::new(fields))
 }
 
@@ -122,7 +136,6 @@ impl SourceReader {
 
     /// Decodes records into a batch of this reader's schema; bad records are logged and left out.
     pub fn decode(&mut self, records: &[Record]) -> Result<RecordBatch> {
-        let is_stream = self.source.kind == SourceKind::Stream;
         let mut rowtime = Int64Builder::with_capacity(records.len());
         let mut partition = Int32Builder::with_capacity(records.len());
         let mut offset = Int64Builder::with_capacity(records.len());
@@ -132,11 +145,6 @@ impl SourceReader {
         // the decoders stay aligned without per-row undo.
         let mut good: Vec<bool> = Vec::with_capacity(records.len());
         for record in records {
-            // Streams ignore records without a value, as ksqlDB does; for tables they are
-            // tombstones, handled by the table operators.
-            if is_stream && record.value.is_none() {
-                continue;
-            }
             let mut ok = true;
             if let Err(e) = self.key.append(record.key.as_deref()) {
                 self.log.record_error(&self.source.topic, record, &format!("failed to deserialize key: {}", e.0));
@@ -177,6 +185,8 @@ impl SourceReader {
         columns.push(Arc::new(rowtime.finish()));
         columns.push(Arc::new(partition.finish()));
         columns.push(Arc::new(offset.finish()));
+        columns.push(headers_array(&kept, &Field::new(HEADERS_COLUMN, headers_type(), true))?);
+        columns.push(Arc::new(kept.iter().map(|r| Some(r.value.is_none())).collect::<arrow::array::BooleanArray>()));
         let mut batch = RecordBatch::try_new(self.schema.clone(), columns)?;
         if good.iter().any(|ok| !ok) {
             let mask = arrow::array::BooleanArray::from(good);

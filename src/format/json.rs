@@ -519,7 +519,7 @@ fn integer(scratch: &mut Scratch, cur: &mut Cursor<'_>, c: u8, data_type: &DataT
             }
             let v = parse_f64(text).ok_or_else(|| cur.syntax_error("invalid number"))?;
             let t = v.trunc();
-            if t >= -9.223_372_036_854_776e18 && t < 9.223_372_036_854_776e18 {
+            if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&t) {
                 Ok(t as i64)
             } else {
                 Err(DecodeError(format!("value {} is out of range for {}", snippet(text), type_name(data_type))))

@@ -28,11 +28,12 @@ pub struct SelectPlan {
     pub input_schema: SchemaRef,
     /// WHERE, if any.
     pub filter: Option<Arc<dyn PhysicalExpr>>,
-    /// One expression per output column (keys first, then values), then ROWTIME.
+    /// One expression per output column (keys first, then values), then the pass-through
+    /// columns ROWTIME, headers and null-value flag.
     pub projection: Vec<Arc<dyn PhysicalExpr>>,
     /// Output columns with their roles (without ROWTIME).
     pub columns: Vec<Column>,
-    /// Schema of the output batches: `columns`, then ROWTIME.
+    /// Schema of the output batches: `columns`, then the pass-through columns.
     pub output_schema: SchemaRef,
     /// LIMIT, for push queries.
     pub limit: Option<u64>,
@@ -156,9 +157,12 @@ pub fn plan_select(query: &Query, catalog: &Catalog, sink: &str) -> Result<Selec
             return Err(Error::user(format!("Duplicate column name in projection: `{}`", c.name)));
         }
     }
-    projection.push(planner.physical(&Expr::Column { qualifier: None, name: ROWTIME.into() })?);
+    // Passed through to the sink: the time, the headers and the null-value flag.
     let mut fields: Vec<Field> = columns.iter().map(Column::field).collect();
-    fields.push(Field::new(ROWTIME, arrow::datatypes::DataType::Int64, true));
+    for name in [ROWTIME, source::HEADERS_COLUMN, source::NULL_VALUE_COLUMN] {
+        projection.push(planner.physical(&Expr::Column { qualifier: None, name: name.into() })?);
+        fields.push(input_schema.field_with_name(name)?.clone());
+    }
     Ok(SelectPlan {
         source,
         input_schema,
@@ -198,7 +202,9 @@ fn check_key_type(name: &str, ty: &SqlType) -> Result<()> {
 /// Expands `*`, `src.*` and `s->*`, and names every item.
 fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner<'_>) -> Result<Vec<Item>> {
     let mut items = Vec::new();
-    for (index, item) in query.select.iter().enumerate() {
+    // ksqlDB numbers generated names (KSQL_COL_n) among the items that need one.
+    let mut generated = 0;
+    for item in &query.select {
         match item {
             SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
                 if let SelectItem::QualifiedWildcard(q) = item
@@ -207,11 +213,40 @@ fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner<'_>) -> Re
                 {
                     return Err(Error::user(format!("'{q}' is not a valid stream/table name or alias.")));
                 }
-                for column in &source.columns {
-                    items.push(Item {
-                        name: column.name.clone(),
-                        expr: Expr::Column { qualifier: None, name: column.name.clone() },
-                    });
+                if query.partition_by.is_empty() {
+                    for column in &source.columns {
+                        items.push(Item {
+                            name: column.name.clone(),
+                            expr: Expr::Column { qualifier: None, name: column.name.clone() },
+                        });
+                    }
+                } else {
+                    // ksqlDB re-keys before it projects: `*` then means the new key columns,
+                    // the value columns that did not become keys, and the old key columns moved
+                    // into the value.
+                    let is_partition_column = |name: &str| {
+                        query.partition_by.iter().any(|p| matches!(p, Expr::Column { name: n, .. } if n == name))
+                    };
+                    for partition in &query.partition_by {
+                        if matches!(partition, Expr::Literal(ast::Literal::Null)) {
+                            continue;
+                        }
+                        let name = default_column_name(partition, generated);
+                        if name.starts_with("KSQL_COL_") {
+                            generated += 1;
+                        }
+                        items.push(Item { name, expr: partition.clone() });
+                    }
+                    let values = source.columns.iter().filter(|c| c.role != ColumnRole::Key);
+                    let keys = source.columns.iter().filter(|c| c.role == ColumnRole::Key);
+                    for column in values.chain(keys) {
+                        if !is_partition_column(&column.name) {
+                            items.push(Item {
+                                name: column.name.clone(),
+                                expr: Expr::Column { qualifier: None, name: column.name.clone() },
+                            });
+                        }
+                    }
                 }
             }
             SelectItem::StructWildcard(expr) => match planner.sql_type(expr)? {
@@ -236,7 +271,10 @@ fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner<'_>) -> Re
                         alias.clone()
                     }
                     None => {
-                        let name = default_column_name(expr, index);
+                        let name = default_column_name(expr, generated);
+                        if name.starts_with("KSQL_COL_") {
+                            generated += 1;
+                        }
                         if RESERVED.contains(&name.as_str()) {
                             return Err(Error::user(format!(
                                 "Reserved column name in select: `{name}`. Please remove or alias the column."

@@ -80,6 +80,21 @@ fn base_type(upper: &str) -> Option<TypeExpr> {
     })
 }
 
+/// The type of `DECIMAL '12.50'`: the precision and scale as written (here 4 and 2), as
+/// ksqlDB derives them; `None` if the text is not a plain decimal number.
+fn decimal_literal_type(text: &str) -> Option<TypeExpr> {
+    let unsigned = text.trim().trim_start_matches(['-', '+']);
+    let (int_part, frac_part) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if int_part.is_empty() && frac_part.is_empty() || !all_digits(int_part) || !all_digits(frac_part) {
+        return None;
+    }
+    let significant = format!("{int_part}{frac_part}").trim_start_matches('0').len();
+    let scale = frac_part.len();
+    let precision = significant.max(scale).max(1);
+    Some(TypeExpr::Decimal(u8::try_from(precision).ok()?, i8::try_from(scale).ok()?))
+}
+
 fn comparison(token: &Token) -> Option<BinaryOp> {
     Some(match token {
         Token::Eq => BinaryOp::Eq,
@@ -345,7 +360,10 @@ impl Parser<'_> {
                 // `DATE '2020-01-01'`: ksqlDB's type constructor, `identifier STRING`.
                 self.advance();
                 self.advance();
-                let ty = base_type(&upper).unwrap_or(TypeExpr::Named(upper));
+                let ty = match upper.as_str() {
+                    "DECIMAL" => decimal_literal_type(value).unwrap_or(TypeExpr::Named(upper)),
+                    _ => base_type(&upper).unwrap_or(TypeExpr::Named(upper)),
+                };
                 Ok(Expr::TypedLiteral { ty, value: value.clone() })
             }
             _ => {
@@ -782,6 +800,8 @@ mod tests {
         assert_eq!(e("-(1)"), neg(int(1)));
         assert_eq!(e("1 - -2"), bin(B::Minus, int(1), int(-2)));
         assert_eq!(e("DATE '2020-01-01'"), Expr::TypedLiteral { ty: TypeExpr::Date, value: "2020-01-01".into() });
+        assert_eq!(e("DECIMAL '12.50'"), Expr::TypedLiteral { ty: TypeExpr::Decimal(4, 2), value: "12.50".into() });
+        assert_eq!(e("DECIMAL '-0.05'"), Expr::TypedLiteral { ty: TypeExpr::Decimal(2, 2), value: "-0.05".into() });
         assert_eq!(e("time '10:00'"), Expr::TypedLiteral { ty: TypeExpr::Time, value: "10:00".into() });
         assert_eq!(
             e("TIMESTAMP '2020-01-01T00:00'"),

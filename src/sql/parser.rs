@@ -549,17 +549,17 @@ impl<'a> Parser<'a> {
         Ok(false)
     }
 
-    /// `( name = literal, ... )` after WITH. Names are upper-cased, except names written as
-    /// strings when `keep_string_case` (connector configs such as `'connector.class'`).
-    fn parse_properties(&mut self, keep_string_case: bool) -> Result<Properties> {
+    /// `( name = literal, ... )` after WITH. Names are case-insensitive and upper-cased, except
+    /// quoted names when `keep_quoted_case` (connector configs such as `'connector.class'`).
+    fn parse_properties(&mut self, keep_quoted_case: bool) -> Result<Properties> {
         self.expect(&Token::LParen, "'('")?;
         let mut properties = Properties::new();
         let entries = self.list_until(&Token::RParen, "')'", |p| {
             let at = p.here();
             let name = match p.peek() {
-                Token::SingleQuotedString(s) if keep_string_case => s.clone(),
+                Token::SingleQuotedString(s) if keep_quoted_case => s.clone(),
+                Token::Word(w) if keep_quoted_case && w.quote_style.is_some() => w.value.clone(),
                 Token::SingleQuotedString(s) => s.to_uppercase(),
-                Token::Word(w) if w.quote_style.is_some() => w.value.clone(),
                 Token::Word(w) => w.value.to_uppercase(),
                 _ => return Err(p.error_expected(&["a property name"])),
             };
@@ -1360,7 +1360,7 @@ mod tests {
                 ("VALUE_FORMAT", string("JSON")),
                 ("PARTITIONS", Literal::Int(2)),
                 ("WRAP_SINGLE_VALUE", Literal::Boolean(false)),
-                ("mixed", Literal::Int(-1)),
+                ("MIXED", Literal::Int(-1)),
             ])
         );
     }
