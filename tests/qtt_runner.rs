@@ -3,6 +3,9 @@
 //! The runner needs a working engine; the cases that execute statements are `#[ignore]`d until
 //! the engine lands (run them with `cargo test --test qtt_runner -- --ignored`).
 
+// A test crate: a failed setup step should abort the test loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use rivulet::testing::{RunOptions, run};

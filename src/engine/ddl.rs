@@ -74,9 +74,24 @@ pub(crate) fn create_source(inner: &Inner, create: &CreateSource, sql: &str) -> 
                     element.name
                 )));
             }
-            (ColumnConstraint::Headers, _) => ColumnRole::Headers,
-            (ColumnConstraint::Header(h), _) => ColumnRole::Header(h.clone()),
+            (ColumnConstraint::Headers, _) => {
+                if ty.to_arrow() != crate::exec::source::headers_type() {
+                    return Err(Error::user(format!(
+                        "Invalid type for HEADERS column: expected ARRAY<STRUCT<`KEY` STRING, `VALUE` BYTES>>, got {ty}"
+                    )));
+                }
+                ColumnRole::Headers
+            }
+            (ColumnConstraint::Header(h), _) => {
+                if ty != SqlType::Bytes {
+                    return Err(Error::user(format!("Invalid type for HEADER('{h}') column: expected BYTES, got {ty}")));
+                }
+                ColumnRole::Header(h.clone())
+            }
         };
+        if role == ColumnRole::Key {
+            crate::plan::select::check_key_type(&element.name, &ty)?;
+        }
         columns.push(Column { name: element.name.clone(), ty, role });
     }
     // Key columns first, as ksqlDB orders them.
@@ -148,12 +163,7 @@ pub(crate) fn insert_values(
     }
     let names: Vec<String> = match columns {
         Some(names) => names.to_vec(),
-        None => source
-            .columns
-            .iter()
-            .filter(|c| matches!(c.role, ColumnRole::Key | ColumnRole::Value))
-            .map(|c| c.name.clone())
-            .collect(),
+        None => source.columns.iter().map(|c| c.name.clone()).collect(),
     };
     if names.len() != values.len() {
         return Err(Error::user(format!(
@@ -423,10 +433,10 @@ impl<'a> WithProps<'a> {
         let key_format = self.string("KEY_FORMAT")?;
         let value_format = self.string("VALUE_FORMAT")?;
         if format.is_some() && (key_format.is_some() || value_format.is_some()) {
-            return Err(Error::user(
-                "Cannot supply both 'KEY_FORMAT' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats.",
-            )
-            .with_hint("either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'"));
+            let which = if key_format.is_some() { "KEY_FORMAT" } else { "VALUE_FORMAT" };
+            return Err(Error::user(format!(
+                "Cannot supply both '{which}' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'."
+            )));
         }
         let key_name = format.clone().or(key_format);
         let value_name = format.or(value_format);
@@ -443,22 +453,29 @@ impl<'a> WithProps<'a> {
             (None, None) => match &self.default_value_format {
                 Some(name) => FormatKind::parse(name)?,
                 None => {
-                    return Err(Error::user("Missing required property \"VALUE_FORMAT\" for CREATE")
-                        .with_hint("add VALUE_FORMAT='JSON' (or another format) to the WITH clause"));
+                    return Err(Error::user(
+                        "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
+                    )
+                    .with_hint("add VALUE_FORMAT='JSON' (or another format) to the WITH clause"));
                 }
             },
         };
         let mut key = FormatSpec::new(key_kind);
         let mut value = FormatSpec::new(value_kind);
         key.wrap_single = false;
-        value.wrap_single = match self.props.get("WRAP_SINGLE_VALUE") {
-            Some(Literal::Boolean(b)) => *b,
-            Some(Literal::String(s)) => s.eq_ignore_ascii_case("true"),
-            Some(other) => {
-                return Err(Error::user(format!("Invalid value for WRAP_SINGLE_VALUE: {other:?}")));
-            }
-            None => self.wrap_single_default.unwrap_or(true),
+        let explicit_wrap = match self.props.get("WRAP_SINGLE_VALUE") {
+            Some(Literal::Boolean(b)) => Some(*b),
+            Some(Literal::String(s)) => Some(s.eq_ignore_ascii_case("true")),
+            Some(other) => return Err(Error::user(format!("Invalid value for WRAP_SINGLE_VALUE: {other:?}"))),
+            None => None,
         };
+        if explicit_wrap == Some(true) && matches!(value.kind, FormatKind::Kafka | FormatKind::Delimited) {
+            return Err(Error::user(format!(
+                "Format '{}' does not support 'WRAP_SINGLE_VALUE' set to 'true'.",
+                value.kind.name()
+            )));
+        }
+        value.wrap_single = explicit_wrap.or(self.wrap_single_default).unwrap_or(true);
         if let Some((_, inherited)) = inherit
             && value.kind == inherited.kind
         {
@@ -466,6 +483,12 @@ impl<'a> WithProps<'a> {
         }
         for (spec, prop) in [(&mut key, "KEY_DELIMITER"), (&mut value, "VALUE_DELIMITER")] {
             if let Some(d) = self.string(prop)? {
+                if spec.kind != FormatKind::Delimited {
+                    return Err(Error::user(format!(
+                        "{} does not support the following configs: [delimiter]",
+                        spec.kind.name()
+                    )));
+                }
                 spec.delimiter = parse_delimiter(prop, &d)?;
             }
         }
@@ -539,7 +562,7 @@ impl<'a> WithProps<'a> {
 }
 
 fn parse_delimiter(prop: &str, text: &str) -> Result<char> {
-    match text {
+    match text.trim() {
         "TAB" => Ok('\t'),
         "SPACE" => Ok(' '),
         "" => Err(Error::user(format!(
@@ -550,7 +573,7 @@ fn parse_delimiter(prop: &str, text: &str) -> Result<char> {
             match (chars.next(), chars.next()) {
                 (Some(c), None) => Ok(c),
                 _ => Err(Error::user(format!(
-                    "Failed to prepare statement: Configuration {prop} is invalid: Invalid delimiter value: '{t}'. Delimiter must be a single character or TAB or SPACE\nExample valid value: ';'"
+                    "Failed to prepare statement: Configuration {prop} is invalid: Invalid delimiter value: '{t}'. Delimiter must be a single character or TAB,SPACE\nExample valid value: ';'"
                 ))),
             }
         }

@@ -60,7 +60,7 @@ impl FormatKind {
             "PROTOBUF_NOSR" => FormatKind::ProtobufNoSr,
             "JSON_SR" => FormatKind::JsonSr,
             other => {
-                return Err(Error::user(format!("unknown format: '{other}'"))
+                return Err(Error::user(format!("Unknown format: {other}"))
                     .with_hint("use one of KAFKA, JSON, DELIMITED, NONE, AVRO, PROTOBUF, PROTOBUF_NOSR, JSON_SR"));
             }
         })
@@ -396,7 +396,7 @@ mod tests {
             assert_eq!(FormatKind::parse(&kind.name().to_lowercase()).unwrap(), kind);
         }
         let err = FormatKind::parse("foo").unwrap_err();
-        assert_eq!(err.message(), "unknown format: 'FOO'");
+        assert_eq!(err.message(), "Unknown format: FOO");
     }
 
     #[test]

@@ -79,8 +79,28 @@ impl<'a> ExprPlanner<'a> {
                 }
             }
             A::Binary { op, left, right } => {
+                let is_null = |e: &ast::Expr| matches!(e, A::Literal(Literal::Null));
+                if is_comparison(*op) && is_null(left) && is_null(right) {
+                    return Err(Error::user(format!(
+                        "Comparison with NULL not supported: NULL {} NULL",
+                        op_symbol(*op)
+                    )));
+                }
                 let l = self.logical(left)?;
                 let r = self.logical(right)?;
+                if matches!(op, BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq) {
+                    let (lt, rt) = (l.get_type(&self.df_schema)?, r.get_type(&self.df_schema)?);
+                    if lt.is_nested() || rt.is_nested() {
+                        return Err(Error::user(format!(
+                            "Cannot compare {} ({}) to {} ({}) with {}.",
+                            expr_text(left),
+                            type_text(&lt),
+                            expr_text(right),
+                            type_text(&rt),
+                            comparison_name(*op)
+                        )));
+                    }
+                }
                 Expr::BinaryExpr(BinaryExpr::new(Box::new(l), operator(*op), Box::new(r)))
             }
             A::IsNull { expr, negated } => {
@@ -118,8 +138,17 @@ impl<'a> ExprPlanner<'a> {
                 else_result.as_ref().map(|e| self.logical(e).map(Box::new)).transpose()?,
             )),
             A::Cast { expr, ty } => {
-                let target = self.resolve_type(ty)?.to_arrow();
-                Expr::Cast(Cast::new(Box::new(self.logical(expr)?), target))
+                let target_sql = self.resolve_type(ty)?;
+                let target = target_sql.to_arrow();
+                let inner = self.logical(expr)?;
+                let source = inner.get_type(&self.df_schema)?;
+                if !source.is_nested() && source != DataType::Null && target.is_nested() {
+                    return Err(Error::user(format!(
+                        "Invalid Select: Cast of {} to {target_sql} is not supported",
+                        type_text(&source)
+                    )));
+                }
+                Expr::Cast(Cast::new(Box::new(inner), target))
             }
             A::Function { name, args } => self.function(name, args)?,
             A::Subscript { expr, index } => {
@@ -153,6 +182,16 @@ impl<'a> ExprPlanner<'a> {
                     other => return Err(Error::user(format!("'->' needs a STRUCT, not {other}"))),
                 }
             }
+            A::Array(items) if items.is_empty() => {
+                return Err(Error::user(
+                    "Array constructor cannot be empty. Please supply at least one element (see https://github.com/confluentinc/ksql/issues/4239).",
+                ));
+            }
+            A::Array(items) if items.iter().all(|e| matches!(e, A::Literal(Literal::Null))) => {
+                return Err(Error::user(
+                    "Cannot construct an array with all NULL elements (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.",
+                ));
+            }
             A::Array(items) => call(
                 datafusion::functions_nested::make_array::make_array_udf(),
                 items.iter().map(|e| self.logical(e)).collect::<Result<_>>()?,
@@ -163,6 +202,10 @@ impl<'a> ExprPlanner<'a> {
                 datafusion::functions_nested::map::map(keys, values)
             }
             A::Struct(fields) => {
+                let mut names = std::collections::HashSet::new();
+                if !fields.iter().all(|(n, _)| names.insert(n.as_str())) {
+                    return Err(Error::user("Duplicate field names found in STRUCT"));
+                }
                 let mut args = Vec::with_capacity(fields.len() * 2);
                 for (name, value) in fields {
                     args.push(lit(name.as_str()));
@@ -313,5 +356,65 @@ pub fn default_column_name(expr: &ast::Expr, index: usize) -> String {
         ast::Expr::Column { name, .. } => name.clone(),
         ast::Expr::Dereference { field, .. } => field.clone(),
         _ => format!("KSQL_COL_{index}"),
+    }
+}
+
+fn is_comparison(op: BinaryOp) -> bool {
+    matches!(op, BinaryOp::Eq | BinaryOp::NotEq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq)
+}
+
+fn op_symbol(op: BinaryOp) -> &'static str {
+    match op {
+        BinaryOp::Or => "OR",
+        BinaryOp::And => "AND",
+        BinaryOp::Eq => "=",
+        BinaryOp::NotEq => "<>",
+        BinaryOp::Lt => "<",
+        BinaryOp::LtEq => "<=",
+        BinaryOp::Gt => ">",
+        BinaryOp::GtEq => ">=",
+        BinaryOp::Plus => "+",
+        BinaryOp::Minus => "-",
+        BinaryOp::Multiply => "*",
+        BinaryOp::Divide => "/",
+        BinaryOp::Modulo => "%",
+        BinaryOp::Concat => "||",
+    }
+}
+
+fn comparison_name(op: BinaryOp) -> &'static str {
+    match op {
+        BinaryOp::Lt => "LESS_THAN",
+        BinaryOp::LtEq => "LESS_THAN_OR_EQUAL",
+        BinaryOp::Gt => "GREATER_THAN",
+        BinaryOp::GtEq => "GREATER_THAN_OR_EQUAL",
+        BinaryOp::Eq => "EQUAL",
+        _ => "NOT_EQUAL",
+    }
+}
+
+/// ksqlDB's spelling of an Arrow type, for messages.
+fn type_text(dt: &DataType) -> String {
+    SqlType::from_arrow(dt).map(|t| t.to_string()).unwrap_or_else(|_| dt.to_string())
+}
+
+/// A short SQL rendering of an expression, for messages.
+pub fn expr_text(e: &ast::Expr) -> String {
+    use ast::Expr as A;
+    match e {
+        A::Column { qualifier: Some(q), name } => format!("{q}.{name}"),
+        A::Column { qualifier: None, name } => name.clone(),
+        A::Literal(Literal::Null) => "null".into(),
+        A::Literal(Literal::String(s)) => format!("'{s}'"),
+        A::Literal(Literal::Int(i)) => i.to_string(),
+        A::Literal(Literal::Bigint(i)) => i.to_string(),
+        A::Literal(Literal::Decimal(d)) => d.clone(),
+        A::Literal(Literal::Double(d)) => d.to_string(),
+        A::Literal(Literal::Boolean(b)) => b.to_string().to_uppercase(),
+        A::Function { name, args } => format!("{name}({})", args.iter().map(expr_text).collect::<Vec<_>>().join(", ")),
+        A::Binary { op, left, right } => format!("({} {} {})", expr_text(left), op_symbol(*op), expr_text(right)),
+        A::Dereference { expr, field } => format!("{}->{field}", expr_text(expr)),
+        A::Star => "*".into(),
+        other => format!("{other:?}"),
     }
 }

@@ -182,7 +182,8 @@ fn plural(noun: &str, names: &[String]) -> (String, String) {
     }
 }
 
-fn check_key_type(name: &str, ty: &SqlType) -> Result<()> {
+/// Rejects key columns ksqlDB cannot key by (maps, anywhere in the type).
+pub fn check_key_type(name: &str, ty: &SqlType) -> Result<()> {
     fn has_map(ty: &SqlType) -> bool {
         match ty {
             SqlType::Map(_, _) => true,
@@ -261,6 +262,11 @@ fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner<'_>) -> Re
                 other => return Err(Error::user(format!("'->*' needs a STRUCT, not {other}"))),
             },
             SelectItem::Expr { expr, alias } => {
+                if matches!(expr, Expr::Literal(ast::Literal::Null)) {
+                    return Err(Error::user(
+                        "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).",
+                    ));
+                }
                 let name = match alias {
                     Some(alias) => {
                         if RESERVED.contains(&alias.as_str()) {

@@ -1106,13 +1106,17 @@ impl<'a> Parser<'a> {
         if is_reserved(&upper) || CLAUSE_WORDS.contains(&upper.as_str()) {
             return Ok(None);
         }
-        if let Some(keyword) = closest_keyword(&upper, next_keywords) {
-            let next = self.peek_at(1);
-            let fits = followers.contains(next)
-                || matches!(next, Token::SemiColon | Token::EOF)
-                || next_keywords.iter().any(|k| self.is_kw_at(1, k));
-            if !fits {
+        let next = self.peek_at(1);
+        let fits = followers.contains(next)
+            || matches!(next, Token::SemiColon | Token::EOF)
+            || next_keywords.iter().any(|k| self.is_kw_at(1, k));
+        if !fits {
+            if let Some(keyword) = closest_keyword(&upper, next_keywords) {
                 return Err(self.error_expected(&[keyword]));
+            }
+            // `... FROM s <newline> DESCRIBE x`: a statement after a missing `;`, not an alias.
+            if STATEMENT_STARTS.contains(&upper.as_str()) {
+                return Ok(None);
             }
         }
         self.parse_identifier("an alias").map(Some)
@@ -1692,6 +1696,9 @@ mod tests {
         assert_eq!(e.hint(), Some("end the previous statement with ';'"));
         let e = err("SELECT * FROM s\nEMIT CHANGES\nSELECT 1 FROM t");
         assert_eq!(e.hint(), Some("end the previous statement with ';'"));
+        let e = err("SELECT * FROM s\nDESCRIBE s");
+        assert_eq!(e.hint(), Some("end the previous statement with ';'"));
+        assert_eq!(e.position(), Some(Position { line: 2, column: 1 }));
         let e = err("SELECT 'abc FROM s");
         assert!(e.message().contains("unterminated string"), "{e}");
         assert!(e.hint().is_some());
