@@ -328,7 +328,7 @@ pub(crate) fn terminate(inner: &Inner, target: &QueryTarget, sql: &str) -> Resul
 /// A SELECT typed by the user: a push query (EMIT) or a pull query.
 pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementResult> {
     let state = inner.state.lock();
-    let plan = plan_select(query, &state.catalog, "QUERY")?;
+    let plan = crate::plan::select::plan_transient(query, &state.catalog)?;
     let columns: Vec<ResultColumn> =
         plan.columns.iter().map(|c| ResultColumn { name: c.name.clone(), ty: c.ty.to_string(), key: false }).collect();
     let log = ProcessingLog::new(inner.backend.clone(), "transient");

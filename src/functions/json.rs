@@ -9,8 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{NaiveTime, Timelike};
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Int32Array, ListBuilder, MapBuilder, MapFieldNames,
-    StringArray, StringBuilder,
+    Array, ArrayRef, BooleanArray, Int32Array, ListBuilder, MapBuilder, MapFieldNames, StringArray, StringBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::cast as c;
@@ -19,8 +18,7 @@ use serde_json::Value;
 
 use super::Registry;
 use super::util::{
-    P, arg, decimal_string, java_double, list_of, map_type, overloaded, returns, sig, sig_var,
-    str_arg, sval,
+    P, arg, decimal_string, java_double, list_of, map_type, overloaded, returns, sig, sig_var, str_arg, sval,
 };
 
 /// One step of a JSON path.
@@ -314,8 +312,15 @@ fn to_json(a: &dyn Array, i: usize, out: &mut String) -> Result<()> {
     match a.data_type() {
         DataType::Null => out.push_str("null"),
         DataType::Boolean => out.push_str(if c::as_boolean_array(a)?.value(i) { "true" } else { "false" }),
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8
-        | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 | DataType::Float32 => {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Float32 => {
             let v = ScalarValue::try_from_array(a, i)?;
             out.push_str(&v.to_string());
         }
@@ -420,63 +425,47 @@ pub(crate) fn register(r: &mut Registry) {
     r.add(
         "EXTRACTJSONFIELD",
         "Extracts the value at a JSONPath ('$.a.b[0]') from a JSON string, as a string.",
-        overloaded(
-            "EXTRACTJSONFIELD",
-            vec![sig(&[P::Str, P::Str])],
-            returns(DataType::Utf8),
-            |args, _, rows| {
-                let json = str_arg(args, 0, rows)?;
-                let path = str_arg(args, 1, rows)?;
-                let mut last: Option<(String, Option<Vec<Step>>)> = None;
-                let mut out = Vec::with_capacity(rows);
-                for i in 0..rows {
-                    let (Some(j), Some(p)) = (sval(&json, i), sval(&path, i)) else {
-                        out.push(None);
-                        continue;
-                    };
-                    if last.as_ref().is_none_or(|(lp, _)| lp != p) {
-                        last = Some((p.to_string(), parse_path(p)));
-                    }
-                    let steps = last.as_ref().and_then(|(_, s)| s.as_ref());
-                    out.push(steps.and_then(|s| extract(j, s)));
+        overloaded("EXTRACTJSONFIELD", vec![sig(&[P::Str, P::Str])], returns(DataType::Utf8), |args, _, rows| {
+            let json = str_arg(args, 0, rows)?;
+            let path = str_arg(args, 1, rows)?;
+            let mut last: Option<(String, Option<Vec<Step>>)> = None;
+            let mut out = Vec::with_capacity(rows);
+            for i in 0..rows {
+                let (Some(j), Some(p)) = (sval(&json, i), sval(&path, i)) else {
+                    out.push(None);
+                    continue;
+                };
+                if last.as_ref().is_none_or(|(lp, _)| lp != p) {
+                    last = Some((p.to_string(), parse_path(p)));
                 }
-                Ok(Arc::new(StringArray::from(out)) as ArrayRef)
-            },
-        ),
+                let steps = last.as_ref().and_then(|(_, s)| s.as_ref());
+                out.push(steps.and_then(|s| extract(j, s)));
+            }
+            Ok(Arc::new(StringArray::from(out)) as ArrayRef)
+        }),
     );
     r.add(
         "TO_JSON_STRING",
         "Serializes any value to a JSON string.",
-        overloaded(
-            "TO_JSON_STRING",
-            vec![sig(&[P::Any])],
-            returns(DataType::Utf8),
-            |args, _, rows| {
-                let a = arg(args, 0)?;
-                let mut out = Vec::with_capacity(rows);
-                for i in 0..rows {
-                    let mut s = String::new();
-                    to_json(a.as_ref(), i, &mut s)?;
-                    out.push(Some(s));
-                }
-                Ok(Arc::new(StringArray::from(out)) as ArrayRef)
-            },
-        ),
+        overloaded("TO_JSON_STRING", vec![sig(&[P::Any])], returns(DataType::Utf8), |args, _, rows| {
+            let a = arg(args, 0)?;
+            let mut out = Vec::with_capacity(rows);
+            for i in 0..rows {
+                let mut s = String::new();
+                to_json(a.as_ref(), i, &mut s)?;
+                out.push(Some(s));
+            }
+            Ok(Arc::new(StringArray::from(out)) as ArrayRef)
+        }),
     );
     r.add(
         "IS_JSON_STRING",
         "Returns whether a string is valid JSON.",
-        overloaded(
-            "IS_JSON_STRING",
-            vec![sig(&[P::Str])],
-            returns(DataType::Boolean),
-            |args, _, rows| {
-                let s = str_arg(args, 0, rows)?;
-                let out: BooleanArray =
-                    (0..rows).map(|i| Some(sval(&s, i).and_then(parse_json).is_some())).collect();
-                Ok(Arc::new(out) as ArrayRef)
-            },
-        ),
+        overloaded("IS_JSON_STRING", vec![sig(&[P::Str])], returns(DataType::Boolean), |args, _, rows| {
+            let s = str_arg(args, 0, rows)?;
+            let out: BooleanArray = (0..rows).map(|i| Some(sval(&s, i).and_then(parse_json).is_some())).collect();
+            Ok(Arc::new(out) as ArrayRef)
+        }),
     );
     r.add(
         "JSON_ARRAY_CONTAINS",
@@ -518,113 +507,90 @@ pub(crate) fn register(r: &mut Registry) {
     r.add(
         "JSON_ARRAY_LENGTH",
         "Returns the length of a JSON array string, or NULL if it is not one.",
-        overloaded(
-            "JSON_ARRAY_LENGTH",
-            vec![sig(&[P::Str])],
-            returns(DataType::Int32),
-            |args, _, rows| {
-                let s = str_arg(args, 0, rows)?;
-                let out: Int32Array = (0..rows)
-                    .map(|i| match sval(&s, i).and_then(parse_json)? {
-                        Value::Array(a) => Some(a.len() as i32),
-                        _ => None,
-                    })
-                    .collect();
-                Ok(Arc::new(out) as ArrayRef)
-            },
-        ),
+        overloaded("JSON_ARRAY_LENGTH", vec![sig(&[P::Str])], returns(DataType::Int32), |args, _, rows| {
+            let s = str_arg(args, 0, rows)?;
+            let out: Int32Array = (0..rows)
+                .map(|i| match sval(&s, i).and_then(parse_json)? {
+                    Value::Array(a) => Some(a.len() as i32),
+                    _ => None,
+                })
+                .collect();
+            Ok(Arc::new(out) as ArrayRef)
+        }),
     );
     r.add(
         "JSON_CONCAT",
         "Merges JSON objects, or concatenates JSON arrays (other values become one-element \
          arrays).",
-        overloaded(
-            "JSON_CONCAT",
-            vec![sig_var(&[P::Str], P::Str)],
-            returns(DataType::Utf8),
-            |args, _, rows| {
-                let arrays: Vec<StringArray> =
-                    (0..args.len()).map(|k| str_arg(args, k, rows)).collect::<Result<_>>()?;
-                let out: StringArray = (0..rows)
-                    .map(|i| {
-                        let values: Vec<Value> = arrays
-                            .iter()
-                            .map(|a| sval(a, i).and_then(parse_json))
-                            .collect::<Option<_>>()?;
-                        let merged = if values.iter().all(Value::is_object) {
-                            let mut m = serde_json::Map::new();
-                            for v in values {
-                                if let Value::Object(o) = v {
-                                    m.extend(o);
-                                }
+        overloaded("JSON_CONCAT", vec![sig_var(&[P::Str], P::Str)], returns(DataType::Utf8), |args, _, rows| {
+            let arrays: Vec<StringArray> = (0..args.len()).map(|k| str_arg(args, k, rows)).collect::<Result<_>>()?;
+            let out: StringArray = (0..rows)
+                .map(|i| {
+                    let values: Vec<Value> =
+                        arrays.iter().map(|a| sval(a, i).and_then(parse_json)).collect::<Option<_>>()?;
+                    let merged = if values.iter().all(Value::is_object) {
+                        let mut m = serde_json::Map::new();
+                        for v in values {
+                            if let Value::Object(o) = v {
+                                m.extend(o);
                             }
-                            Value::Object(m)
-                        } else {
-                            let mut items = Vec::new();
-                            for v in values {
-                                match v {
-                                    Value::Array(a) => items.extend(a),
-                                    other => items.push(other),
-                                }
+                        }
+                        Value::Object(m)
+                    } else {
+                        let mut items = Vec::new();
+                        for v in values {
+                            match v {
+                                Value::Array(a) => items.extend(a),
+                                other => items.push(other),
                             }
-                            Value::Array(items)
-                        };
-                        serde_json::to_string(&merged).ok()
-                    })
-                    .collect();
-                Ok(Arc::new(out) as ArrayRef)
-            },
-        ),
+                        }
+                        Value::Array(items)
+                    };
+                    serde_json::to_string(&merged).ok()
+                })
+                .collect();
+            Ok(Arc::new(out) as ArrayRef)
+        }),
     );
     r.add(
         "JSON_ITEMS",
         "Returns the elements of a JSON array string as an array of JSON strings.",
-        overloaded(
-            "JSON_ITEMS",
-            vec![sig(&[P::Str])],
-            returns(list_of(DataType::Utf8)),
-            |args, _, rows| {
-                let s = str_arg(args, 0, rows)?;
-                let mut b = ListBuilder::new(StringBuilder::new());
-                for i in 0..rows {
-                    match sval(&s, i).and_then(parse_json) {
-                        Some(Value::Array(items)) => {
-                            for e in items {
-                                b.values().append_value(e.to_string());
-                            }
-                            b.append(true);
+        overloaded("JSON_ITEMS", vec![sig(&[P::Str])], returns(list_of(DataType::Utf8)), |args, _, rows| {
+            let s = str_arg(args, 0, rows)?;
+            let mut b = ListBuilder::new(StringBuilder::new());
+            for i in 0..rows {
+                match sval(&s, i).and_then(parse_json) {
+                    Some(Value::Array(items)) => {
+                        for e in items {
+                            b.values().append_value(e.to_string());
                         }
-                        _ => b.append(false),
+                        b.append(true);
                     }
+                    _ => b.append(false),
                 }
-                Ok(Arc::new(b.finish()) as ArrayRef)
-            },
-        ),
+            }
+            Ok(Arc::new(b.finish()) as ArrayRef)
+        }),
     );
     r.add(
         "JSON_KEYS",
         "Returns the keys of a JSON object string.",
-        overloaded(
-            "JSON_KEYS",
-            vec![sig(&[P::Str])],
-            returns(list_of(DataType::Utf8)),
-            |args, _, rows| {
-                let s = str_arg(args, 0, rows)?;
-                let mut b = ListBuilder::new(StringBuilder::new());
-                for i in 0..rows {
-                    match sval(&s, i).and_then(parse_json) {
-                        Some(Value::Object(o)) => {
-                            for k in o.keys() {
-                                b.values().append_value(k);
-                            }
-                            b.append(true);
+        overloaded("JSON_KEYS", vec![sig(&[P::Str])], returns(list_of(DataType::Utf8)), |args, _, rows| {
+            let s = str_arg(args, 0, rows)?;
+            let mut b = ListBuilder::new(StringBuilder::new());
+            for i in 0..rows {
+                match sval(&s, i).and_then(parse_json) {
+                    Some(Value::Object(o)) => {
+                        for k in o.keys() {
+                            b.values().append_value(k);
                         }
-                        _ => b.append(false),
+                        b.append(true);
                     }
+                    _ => b.append(false),
                 }
-                Ok(Arc::new(b.finish()) as ArrayRef)
-            },
-        ),
+            }
+            Ok(Arc::new(b.finish()) as ArrayRef)
+        }),
     );
     r.add(
         "JSON_RECORDS",
@@ -635,11 +601,7 @@ pub(crate) fn register(r: &mut Registry) {
             returns(map_type(DataType::Utf8, DataType::Utf8)),
             |args, _, rows| {
                 let s = str_arg(args, 0, rows)?;
-                let names = MapFieldNames {
-                    entry: "entries".into(),
-                    key: "key".into(),
-                    value: "value".into(),
-                };
+                let names = MapFieldNames { entry: "entries".into(), key: "key".into(), value: "value".into() };
                 let mut b = MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new());
                 for i in 0..rows {
                     match sval(&s, i).and_then(parse_json) {
@@ -675,14 +637,8 @@ mod tests {
         assert_eq!(eval_lit("EXTRACTJSONFIELD", vec![s(a), s("$.array[0]")]), s("1.23450"));
         assert_eq!(eval_lit("EXTRACTJSONFIELD", vec![s(a), s("$.array[1]")]), s(r#"{"x":[1,2]}"#));
         assert_eq!(eval_lit("EXTRACTJSONFIELD", vec![s(a), s("$.array[1].x[1]")]), s("2"));
-        assert_eq!(
-            eval_lit("EXTRACTJSONFIELD", vec![s(a), s("$.array[-1]")]),
-            ScalarValue::Utf8(None)
-        );
-        assert_eq!(
-            eval_lit("EXTRACTJSONFIELD", vec![s("not json"), s("$.a")]),
-            ScalarValue::Utf8(None)
-        );
+        assert_eq!(eval_lit("EXTRACTJSONFIELD", vec![s(a), s("$.array[-1]")]), ScalarValue::Utf8(None));
+        assert_eq!(eval_lit("EXTRACTJSONFIELD", vec![s("not json"), s("$.a")]), ScalarValue::Utf8(None));
         assert_eq!(eval_lit("EXTRACTJSONFIELD", vec![s(r#"{"a b": 1}"#), s("$['a b']")]), s("1"));
     }
 
@@ -692,34 +648,23 @@ mod tests {
         assert_eq!(eval_lit("TO_JSON_STRING", vec![ScalarValue::Int32(None)]), s("null"));
         assert_eq!(eval_lit("TO_JSON_STRING", vec![s("abc")]), s("\"abc\""));
         assert_eq!(eval_lit("TO_JSON_STRING", vec![d(123.456)]), s("123.456"));
-        assert_eq!(
-            eval_lit("TO_JSON_STRING", vec![ScalarValue::Decimal128(Some(123456), 6, 3)]),
-            s("123.456")
-        );
-        assert_eq!(
-            eval_lit("TO_JSON_STRING", vec![ScalarValue::Binary(Some(b"!".to_vec()))]),
-            s("\"IQ==\"")
-        );
+        assert_eq!(eval_lit("TO_JSON_STRING", vec![ScalarValue::Decimal128(Some(123456), 6, 3)]), s("123.456"));
+        assert_eq!(eval_lit("TO_JSON_STRING", vec![ScalarValue::Binary(Some(b"!".to_vec()))]), s("\"IQ==\""));
         assert_eq!(
             eval_lit("TO_JSON_STRING", vec![ScalarValue::Time32Millisecond(Some(60_220_000))]),
             s("\"16:43:40\"")
         );
+        assert_eq!(eval_lit("TO_JSON_STRING", vec![ScalarValue::Date32(Some(1000))]), s("\"1972-09-27\""));
         assert_eq!(
-            eval_lit("TO_JSON_STRING", vec![ScalarValue::Date32(Some(1000))]),
-            s("\"1972-09-27\"")
-        );
-        assert_eq!(
-            eval_lit(
-                "TO_JSON_STRING",
-                vec![ScalarValue::TimestampMillisecond(Some(60_220_000_000), None)]
-            ),
+            eval_lit("TO_JSON_STRING", vec![ScalarValue::TimestampMillisecond(Some(60_220_000_000), None)]),
             s("\"1971-11-28T23:46:40.000\"")
         );
-        let list: ArrayRef = Arc::new(datafusion::arrow::array::ListArray::from_iter_primitive::<
-            Int32Type,
-            _,
-            _,
-        >(vec![Some(vec![Some(1), Some(2), Some(3)])]));
+        let list: ArrayRef =
+            Arc::new(datafusion::arrow::array::ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![
+                Some(1),
+                Some(2),
+                Some(3),
+            ])]));
         let out = eval_cols("TO_JSON_STRING", vec![list]);
         assert_eq!(out.as_any().downcast_ref::<StringArray>().unwrap().value(0), "[1,2,3]");
         let st: ArrayRef = Arc::new(StructArray::from(vec![
@@ -730,10 +675,7 @@ mod tests {
             ),
         ]));
         let out = eval_cols("TO_JSON_STRING", vec![st]);
-        assert_eq!(
-            out.as_any().downcast_ref::<StringArray>().unwrap().value(0),
-            r#"{"ID":1,"NAME":"Alice"}"#
-        );
+        assert_eq!(out.as_any().downcast_ref::<StringArray>().unwrap().value(0), r#"{"ID":1,"NAME":"Alice"}"#);
     }
 
     #[test]
@@ -742,31 +684,16 @@ mod tests {
         assert_eq!(eval_lit("IS_JSON_STRING", vec![s("abc")]), ScalarValue::Boolean(Some(false)));
         assert_eq!(eval_lit("JSON_ARRAY_LENGTH", vec![s("[1, [2], 3]")]), i(3));
         assert_eq!(eval_lit("JSON_ARRAY_LENGTH", vec![s("{}")]), ScalarValue::Int32(None));
-        assert_eq!(
-            eval_lit("JSON_ARRAY_CONTAINS", vec![s("[1, \"a\"]"), s("a")]),
-            ScalarValue::Boolean(Some(true))
-        );
-        assert_eq!(
-            eval_lit("JSON_ARRAY_CONTAINS", vec![s("[1, \"a\"]"), i(2)]),
-            ScalarValue::Boolean(Some(false))
-        );
-        assert_eq!(
-            eval_lit("JSON_CONCAT", vec![s(r#"{"a": 1}"#), s(r#"{"b": 2}"#)]),
-            s(r#"{"a":1,"b":2}"#)
-        );
+        assert_eq!(eval_lit("JSON_ARRAY_CONTAINS", vec![s("[1, \"a\"]"), s("a")]), ScalarValue::Boolean(Some(true)));
+        assert_eq!(eval_lit("JSON_ARRAY_CONTAINS", vec![s("[1, \"a\"]"), i(2)]), ScalarValue::Boolean(Some(false)));
+        assert_eq!(eval_lit("JSON_CONCAT", vec![s(r#"{"a": 1}"#), s(r#"{"b": 2}"#)]), s(r#"{"a":1,"b":2}"#));
         assert_eq!(eval_lit("JSON_CONCAT", vec![s("[1, 2]"), s("3")]), s("[1,2,3]"));
         let keys = eval_lit("JSON_KEYS", vec![s(r#"{"a": 1, "b": 2}"#)]);
-        assert_eq!(
-            keys,
-            ScalarValue::List(ScalarValue::new_list_nullable(&[s("a"), s("b")], &DataType::Utf8))
-        );
+        assert_eq!(keys, ScalarValue::List(ScalarValue::new_list_nullable(&[s("a"), s("b")], &DataType::Utf8)));
         let items = eval_lit("JSON_ITEMS", vec![s(r#"[{"a": 1}, 2]"#)]);
         assert_eq!(
             items,
-            ScalarValue::List(ScalarValue::new_list_nullable(
-                &[s(r#"{"a":1}"#), s("2")],
-                &DataType::Utf8
-            ))
+            ScalarValue::List(ScalarValue::new_list_nullable(&[s(r#"{"a":1}"#), s("2")], &DataType::Utf8))
         );
         let rec = eval_lit("JSON_RECORDS", vec![s(r#"{"a": [1]}"#)]);
         assert!(matches!(rec, ScalarValue::Map(_)));

@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, ListArray, MapArray, StructArray, UInt32Array,
-};
+use datafusion::arrow::array::{Array, ArrayRef, ListArray, MapArray, StructArray, UInt32Array};
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
@@ -21,9 +19,7 @@ use super::util::{P, arg, exec_error, list_of, make_udf, map_type, overloaded, s
 fn key_value_types(dt: &DataType) -> Result<(DataType, DataType)> {
     match dt {
         DataType::Map(f, _) => match f.data_type() {
-            DataType::Struct(kv) if kv.len() == 2 => {
-                Ok((kv[0].data_type().clone(), kv[1].data_type().clone()))
-            }
+            DataType::Struct(kv) if kv.len() == 2 => Ok((kv[0].data_type().clone(), kv[1].data_type().clone())),
             other => Err(DataFusionError::Plan(format!("unexpected map entries {other}"))),
         },
         other => Err(DataFusionError::Plan(format!("expected a MAP, got {other}"))),
@@ -32,10 +28,7 @@ fn key_value_types(dt: &DataType) -> Result<(DataType, DataType)> {
 
 fn entries_type(dt: &DataType) -> Result<DataType> {
     let (k, v) = key_value_types(dt)?;
-    Ok(list_of(DataType::Struct(Fields::from(vec![
-        Field::new("K", k, true),
-        Field::new("V", v, true),
-    ]))))
+    Ok(list_of(DataType::Struct(Fields::from(vec![Field::new("K", k, true), Field::new("V", v, true)]))))
 }
 
 fn offsets_of(rows: &[Option<Vec<u32>>]) -> Result<(OffsetBuffer<i32>, Vec<u32>, Option<NullBuffer>)> {
@@ -84,13 +77,7 @@ fn build_map(
         datafusion::arrow::compute::cast(&v, kv_fields[1].data_type())?
     };
     let entries = StructArray::try_new(kv_fields.clone(), vec![k, v], None)?;
-    Ok(Arc::new(MapArray::try_new(
-        Arc::clone(entries_field),
-        offsets,
-        entries,
-        nulls,
-        *sorted,
-    )?))
+    Ok(Arc::new(MapArray::try_new(Arc::clone(entries_field), offsets, entries, nulls, *sorted)?))
 }
 
 fn two_maps(args: &[DataType]) -> std::result::Result<Vec<DataType>, Option<String>> {
@@ -103,8 +90,7 @@ fn two_maps(args: &[DataType]) -> std::result::Result<Vec<DataType>, Option<Stri
             // same layout, different value types: widen through the common value type
             let (ka, va) = key_value_types(a).map_err(|_| None)?;
             let (_, vb) = key_value_types(b).map_err(|_| None)?;
-            let common = datafusion::logical_expr::binary::try_type_union_resolution(&[va, vb])
-                .map_err(|_| None)?;
+            let common = datafusion::logical_expr::binary::try_type_union_resolution(&[va, vb]).map_err(|_| None)?;
             let t = map_type(ka, common.first().cloned().ok_or(None)?);
             Ok(vec![t.clone(), t])
         }
@@ -135,12 +121,7 @@ fn map_part(r: &mut Registry, name: &'static str, desc: &'static str, keys: bool
                 } else {
                     datafusion::arrow::compute::cast(values, field.data_type())?
                 };
-                Ok(Arc::new(ListArray::try_new(
-                    field,
-                    m.offsets().clone(),
-                    values,
-                    m.nulls().cloned(),
-                )?) as ArrayRef)
+                Ok(Arc::new(ListArray::try_new(field, m.offsets().clone(), values, m.nulls().cloned())?) as ArrayRef)
             },
         ),
     );
@@ -161,8 +142,7 @@ pub(crate) fn register(r: &mut Registry) {
                 let a = as_map_array(arg(args, 0)?)?;
                 let b = as_map_array(arg(args, 1)?)?;
                 let keys = datafusion::arrow::compute::concat(&[a.keys().as_ref(), b.keys().as_ref()])?;
-                let values =
-                    datafusion::arrow::compute::concat(&[a.values().as_ref(), b.values().as_ref()])?;
+                let values = datafusion::arrow::compute::concat(&[a.values().as_ref(), b.values().as_ref()])?;
                 let conv = RowConverter::new(vec![SortField::new(keys.data_type().clone())])?;
                 let rows = conv.convert_columns(&[Arc::clone(&keys)])?;
                 let shift = a.keys().len();
@@ -177,10 +157,7 @@ pub(crate) fn register(r: &mut Registry) {
                     let mut order: Vec<u32> = Vec::new();
                     let mut val: Vec<u32> = Vec::new();
                     let mut pos = HashMap::new();
-                    let ranges = [
-                        (a, 0usize, !a.is_null(i)),
-                        (b, shift, !b.is_null(i)),
-                    ];
+                    let ranges = [(a, 0usize, !a.is_null(i)), (b, shift, !b.is_null(i))];
                     for (m, base, present) in ranges {
                         if !present {
                             continue;
@@ -241,12 +218,7 @@ pub(crate) fn register(r: &mut Registry) {
                 let k = take(m.keys().as_ref(), &idx, None)?;
                 let v = take(m.values().as_ref(), &idx, None)?;
                 let entries = StructArray::try_new(fields.clone(), vec![k, v], None)?;
-                Ok(Arc::new(ListArray::try_new(
-                    Arc::clone(item),
-                    offsets,
-                    Arc::new(entries),
-                    nulls,
-                )?) as ArrayRef)
+                Ok(Arc::new(ListArray::try_new(Arc::clone(item), offsets, Arc::new(entries), nulls)?) as ArrayRef)
             },
         ),
     );
@@ -369,16 +341,8 @@ mod tests {
         let vals = eval_cols("MAP_VALUES", vec![m.clone()]);
         let l = vals.as_any().downcast_ref::<ListArray>().unwrap();
         assert_eq!(l.value(0).null_count(), 1);
-        let m1 = map(vec![
-            Some(vec![("foo", Some(10)), ("bar", Some(20)), ("baz", Some(30))]),
-            None,
-            None,
-        ]);
-        let m2 = map(vec![
-            Some(vec![("foo", Some(99)), ("apple", Some(-1))]),
-            Some(vec![("foo", None)]),
-            None,
-        ]);
+        let m1 = map(vec![Some(vec![("foo", Some(10)), ("bar", Some(20)), ("baz", Some(30))]), None, None]);
+        let m2 = map(vec![Some(vec![("foo", Some(99)), ("apple", Some(-1))]), Some(vec![("foo", None)]), None]);
         let u = eval_cols("MAP_UNION", vec![m1, m2]);
         assert_eq!(keys_of(&u, 0), vec!["foo", "bar", "baz", "apple"]);
         let um = u.as_any().downcast_ref::<MapArray>().unwrap();
@@ -393,11 +357,7 @@ mod tests {
     fn entries_sorted() {
         let m = map(vec![Some(vec![("K2", Some(2)), ("K1", Some(1))]), None]);
         let b = batch(vec![("a", m)]);
-        let out = eval(
-            "ENTRIES",
-            vec![datafusion::logical_expr::col("a"), datafusion::logical_expr::lit(true)],
-            &b,
-        );
+        let out = eval("ENTRIES", vec![datafusion::logical_expr::col("a"), datafusion::logical_expr::lit(true)], &b);
         let l = out.as_any().downcast_ref::<ListArray>().unwrap();
         let first = l.value(0);
         let s = first.as_any().downcast_ref::<StructArray>().unwrap();

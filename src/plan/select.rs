@@ -45,8 +45,20 @@ struct Item {
     expr: Expr,
 }
 
-/// Plans `query` over its single source. `sink` names the result in error messages.
+/// Plans a persistent query over its single source. `sink` names the result in messages.
 pub fn plan_select(query: &Query, catalog: &Catalog, sink: &str) -> Result<SelectPlan> {
+    plan(query, catalog, Some(sink))
+}
+
+/// Plans a transient (push or pull) query: its rows go to a client, not to a topic, so the
+/// projection need not carry the key or any value column.
+pub fn plan_transient(query: &Query, catalog: &Catalog) -> Result<SelectPlan> {
+    plan(query, catalog, None)
+}
+
+fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPlan> {
+    let transient = sink.is_none();
+    let sink = sink.unwrap_or("QUERY");
     if !query.from.joins.is_empty() {
         return Err(Error::user("joins are not supported yet"));
     }
@@ -77,7 +89,9 @@ pub fn plan_select(query: &Query, catalog: &Catalog, sink: &str) -> Result<Selec
 
     // Which items become key columns.
     let mut key_items: Vec<usize> = Vec::new();
-    if query.partition_by.is_empty() {
+    if transient {
+        // Every item is a plain column of the result.
+    } else if query.partition_by.is_empty() {
         let keys: Vec<&Column> = source.key_columns().collect();
         let mut missing = Vec::new();
         for key in &keys {
@@ -148,7 +162,7 @@ pub fn plan_select(query: &Query, catalog: &Catalog, sink: &str) -> Result<Selec
         columns.push(Column { name: item.name.clone(), ty, role: ColumnRole::Value });
         projection.push(planner.physical(&item.expr)?);
     }
-    if !columns.iter().any(|c| c.role == ColumnRole::Value) {
+    if !transient && !columns.iter().any(|c| c.role == ColumnRole::Value) {
         return Err(Error::user("The projection contains no value columns."));
     }
     let mut seen = std::collections::HashSet::new();

@@ -1,0 +1,117 @@
+//! End-to-end tests of the engine through `Engine::execute`: scripts, push and pull queries,
+//! restarts from the data directory.
+
+use std::time::Duration;
+
+use rivulet::engine::{Engine, EngineConfig, StatementResult};
+
+fn engine_at(dir: &std::path::Path) -> Engine {
+    Engine::open(EngineConfig { data_dir: Some(dir.to_path_buf()), background: true, ..Default::default() }).unwrap()
+}
+
+fn push_rows(result: StatementResult, n: usize) -> Vec<Vec<serde_json::Value>> {
+    let StatementResult::Push(push) = result else { panic!("expected a push query, got {result:?}") };
+    let mut rows = Vec::new();
+    while rows.len() < n {
+        match push.next_timeout(Duration::from_secs(10)) {
+            Some(row) => rows.push(row.unwrap()),
+            None => panic!("push query produced {} of {n} rows", rows.len()),
+        }
+    }
+    rows
+}
+
+#[test]
+fn quickstart_script_filters_and_rekeys() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_at(dir.path());
+    let script = std::fs::read_to_string("queries/quickstart.sql").unwrap();
+    let statements = rivulet::sql::parse(&script).unwrap();
+    let mut last = None;
+    for statement in &statements {
+        last = Some(engine.execute_statement(statement).unwrap());
+        if matches!(last, Some(StatementResult::Push(_))) {
+            break;
+        }
+    }
+    let rows = push_rows(last.unwrap(), 1);
+    assert_eq!(rows, vec![vec![serde_json::json!("ADA"), serde_json::json!(1), serde_json::json!(15.0)]]);
+}
+
+#[test]
+fn catalog_and_queries_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = engine_at(dir.path());
+        engine
+            .execute(
+                "CREATE STREAM s (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+                 CREATE STREAM big AS SELECT k, v FROM s WHERE v > 10;
+                 INSERT INTO s (k, v) VALUES ('a', 5);
+                 INSERT INTO s (k, v) VALUES ('b', 50);",
+            )
+            .unwrap();
+        let rows = push_rows(engine.execute("SELECT * FROM big EMIT CHANGES LIMIT 1;").unwrap().pop().unwrap(), 1);
+        assert_eq!(rows[0][0], serde_json::json!("b"));
+        engine.shutdown();
+    }
+    let engine = engine_at(dir.path());
+    let catalog = engine.catalog();
+    assert!(catalog.source("S").is_some() && catalog.source("BIG").is_some());
+    assert_eq!(catalog.queries().count(), 1, "the persistent query is back");
+    engine.execute("INSERT INTO s (k, v) VALUES ('c', 70);").unwrap();
+    // The resumed query continues from its committed offset: 'b' once, then 'c'.
+    let rows = push_rows(engine.execute("SELECT k FROM big EMIT CHANGES LIMIT 2;").unwrap().pop().unwrap(), 2);
+    assert_eq!(rows, vec![vec![serde_json::json!("b")], vec![serde_json::json!("c")]]);
+}
+
+#[test]
+fn pull_query_on_a_stream_scans_the_topic() {
+    let engine = Engine::open(EngineConfig::default()).unwrap();
+    engine
+        .execute(
+            "CREATE STREAM s (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='DELIMITED', PARTITIONS=2);
+             INSERT INTO s (k, v) VALUES ('a', 1);
+             INSERT INTO s (k, v) VALUES ('b', 2);
+             INSERT INTO s (k, v) VALUES ('c', 3);",
+        )
+        .unwrap();
+    let StatementResult::Rows { rows, .. } = engine.execute("SELECT v FROM s WHERE v >= 2;").unwrap().pop().unwrap()
+    else {
+        panic!("expected rows")
+    };
+    let mut values: Vec<i64> = rows.iter().map(|r| r[0].as_i64().unwrap()).collect();
+    values.sort();
+    assert_eq!(values, vec![2, 3]);
+}
+
+#[test]
+fn a_bad_record_is_logged_and_skipped() {
+    let engine = Engine::open(EngineConfig::default()).unwrap();
+    engine
+        .execute(
+            "CREATE STREAM s (v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+             CREATE STREAM out AS SELECT v * 2 AS d FROM s;",
+        )
+        .unwrap();
+    let backend = engine.backend();
+    for value in [&br#"{"V": 1}"#[..], b"not json", br#"{"V": 3}"#] {
+        backend
+            .produce("s", vec![rivulet::topic::ProducerRecord { value: Some(value.to_vec()), ..Default::default() }])
+            .unwrap();
+    }
+    engine.run_until_idle().unwrap();
+    let out = backend.read("OUT", 0, 0, 10).unwrap();
+    let values: Vec<String> = out.iter().map(|r| String::from_utf8(r.value.clone().unwrap()).unwrap()).collect();
+    assert_eq!(values, vec![r#"{"D":2}"#, r#"{"D":6}"#]);
+    let log = backend.read(rivulet::exec::processing_log::PROCESSING_LOG_TOPIC, 0, 0, 10).unwrap();
+    assert_eq!(log.len(), 1, "one entry in the processing log");
+}
+
+#[test]
+fn a_syntax_error_names_its_position() {
+    let engine = Engine::open(EngineConfig::default()).unwrap();
+    let err = engine.execute("CREATE STREAM s (v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\nSELECT v FORM s;").unwrap_err();
+    let position = err.position().expect("a position");
+    assert_eq!((position.line, position.column), (2, 10));
+}
