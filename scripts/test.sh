@@ -23,12 +23,14 @@ if [[ -d "$corpus" ]]; then
   report=target/qtt-report.txt
   # Cases not in the ratchet may fail: keep their FAIL lines in the report file, show the rest.
   status=0
-  cargo run --quiet -- test "$corpus" --ratchet "$ratchet" --summary-by-file > "$report" || status=$?
+  # stderr carries the engine's processing-log warnings for the corpus's bad records.
+  cargo run --quiet -- test "$corpus" --ratchet "$ratchet" --summary-by-file > "$report" 2> target/qtt-stderr.txt ||
+    status=$?
   grep -v '^FAIL ' "$report" || true
   # The diffs of the regressions, if any.
   awk 'NR == FNR { if (sub(/^  REGRESSION /, "")) wanted["FAIL " $0 ":"] = 1; next }
        { for (w in wanted) if (index($0, w) == 1) print }' "$report" "$report"
-  echo "(full report with every failure: $report)"
+  echo "(full report with every failure: $report; engine warnings: target/qtt-stderr.txt)"
   exit "$status"
 else
   echo "conformance corpus ../shared/ksql-qtt not found: skipping the conformance ratchet"

@@ -72,7 +72,6 @@ fn main() -> ExitCode {
                 summary_by_file,
                 verbose,
                 timeout_secs: timeout,
-                ..Default::default()
             };
             match rivulet::testing::run_cli(&paths, &options) {
                 Ok(summary) if summary.success() => Ok(()),

@@ -1,6 +1,8 @@
 //! End-to-end tests of the engine through `Engine::execute`: scripts, push and pull queries,
 //! restarts from the data directory.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::Duration;
 
 use rivulet::engine::{Engine, EngineConfig, StatementResult};
@@ -111,7 +113,9 @@ fn a_bad_record_is_logged_and_skipped() {
 #[test]
 fn a_syntax_error_names_its_position() {
     let engine = Engine::open(EngineConfig::default()).unwrap();
-    let err = engine.execute("CREATE STREAM s (v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\nSELECT v FORM s;").unwrap_err();
+    let err = engine
+        .execute("CREATE STREAM s (v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\nSELECT v FORM s;")
+        .unwrap_err();
     let position = err.position().expect("a position");
     assert_eq!((position.line, position.column), (2, 10));
 }

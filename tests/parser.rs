@@ -6,6 +6,8 @@
 //! - the statements of ksqlDB's query-validation tests (`../shared/ksql-qtt`) parse, except
 //!   the cases that expect a parse failure.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -84,7 +84,9 @@ pub(crate) fn create_source(inner: &Inner, create: &CreateSource, sql: &str) -> 
             }
             (ColumnConstraint::Header(h), _) => {
                 if ty != SqlType::Bytes {
-                    return Err(Error::user(format!("Invalid type for HEADER('{h}') column: expected BYTES, got {ty}")));
+                    return Err(Error::user(format!(
+                        "Invalid type for HEADER('{h}') column: expected BYTES, got {ty}"
+                    )));
                 }
                 ColumnRole::Header(h.clone())
             }

@@ -267,7 +267,11 @@ pub(crate) fn insert_into_select(inner: &Inner, target: &str, query: &Query, sql
     if sink.read_only {
         return Err(Error::user(format!("Cannot insert into read-only stream: {target}")));
     }
-    if sink.columns.iter().any(|c| matches!(c.role, crate::catalog::ColumnRole::Headers | crate::catalog::ColumnRole::Header(_))) {
+    if sink
+        .columns
+        .iter()
+        .any(|c| matches!(c.role, crate::catalog::ColumnRole::Headers | crate::catalog::ColumnRole::Header(_)))
+    {
         return Err(Error::user(format!("Cannot insert into {target} because it has header columns")));
     }
     let plan = plan_select(query, &state.catalog, target)?;

@@ -684,9 +684,7 @@ fn parse_items(items: &[Item], cur: &mut Cursor<'_>, p: &mut Parsed) -> Result<(
                         } else {
                             let max = if adjacent { n.max(1) } else { 10 };
                             let neg = c == 'u' && cur.s.get(cur.pos) == Some(&'-');
-                            if neg {
-                                cur.pos += 1;
-                            } else if cur.s.get(cur.pos) == Some(&'+') {
+                            if neg || cur.s.get(cur.pos) == Some(&'+') {
                                 cur.pos += 1;
                             }
                             let v = cur.digits(n.min(max), max)? as i32;

@@ -300,7 +300,9 @@ mod tests {
     use super::*;
     use datafusion::arrow::array::{Int32Builder, MapBuilder, StringArray, StringBuilder};
 
-    fn map(rows: Vec<Option<Vec<(&str, Option<i32>)>>>) -> ArrayRef {
+    type Entries<'a> = Vec<(&'a str, Option<i32>)>;
+
+    fn map(rows: Vec<Option<Entries<'_>>>) -> ArrayRef {
         let mut b = MapBuilder::new(
             Some(datafusion::arrow::array::MapFieldNames {
                 entry: "entries".into(),

@@ -405,6 +405,9 @@ impl Parser<'_> {
         self.list_until(&Token::RParen, "')'", |p| p.parse_function_arg())
     }
 
+    /// One argument. A unit word standing alone (`SECONDS` in `TIMESTAMPADD(SECONDS, 1, ts)`)
+    /// is a [`Expr::TimeUnit`] even where a column of that name could be meant: the planner
+    /// knows which arguments take a unit and can read it back as a column elsewhere.
     fn parse_function_arg(&mut self) -> Result<Expr> {
         if let Some(params) = self.lambda_params() {
             let body = self.parse_expr()?;

@@ -1,9 +1,12 @@
 //! The lexical layer of the ksqlDB dialect: sqlparser's tokenizer, configured for ksqlDB.
 //!
 //! This file owns the [`KsqlDialect`] handed to sqlparser's tokenizer, the conversion of its
-//! output into a token list with positions (whitespace and comments dropped, an end marker
-//! appended), the mapping of tokenizer failures to user errors, and the small helpers the
+//! output into a token list with positions and byte offsets (whitespace and comments dropped,
+//! an end marker appended), the mapping of tokenizer failures to user errors, and the small helpers the
 //! parser uses to talk about tokens in error messages.
+
+use std::ops::Range;
+use std::str::CharIndices;
 
 use sqlparser::dialect::Dialect;
 use sqlparser::tokenizer::{Location, Token, Tokenizer};
@@ -43,12 +46,14 @@ impl Dialect for KsqlDialect {
     }
 }
 
-/// A token with where it starts and where it ends (exclusive) in the input.
+/// A token with where it starts and where it ends (exclusive) in the input, as positions
+/// and as byte offsets.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Tok {
     pub token: Token,
     pub start: Position,
     pub end: Position,
+    pub bytes: Range<usize>,
 }
 
 /// Tokenizes `sql`, dropping whitespace and comments and appending a [`Token::EOF`] whose
@@ -58,17 +63,48 @@ pub(crate) fn tokenize(sql: &str) -> Result<Vec<Tok>> {
     let raw = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| tokenizer_error(sql, &e.message, e.location))?;
-    let mut end = Position { line: 1, column: 1 };
+    let mut cursor = Cursor { chars: sql.char_indices(), line: 1, column: 1, byte: 0 };
     let mut tokens = Vec::with_capacity(raw.len() + 1);
     for t in raw {
-        end = position(t.span.end);
         if matches!(t.token, Token::Whitespace(_)) {
             continue;
         }
-        tokens.push(Tok { token: t.token, start: position(t.span.start), end: position(t.span.end) });
+        let (start, end) = (position(t.span.start), position(t.span.end));
+        // Positions only grow, so one pass over the text finds every byte offset.
+        let start_byte = cursor.seek(start);
+        let end_byte = cursor.seek(end);
+        tokens.push(Tok { token: t.token, start, end, bytes: start_byte..end_byte });
     }
-    tokens.push(Tok { token: Token::EOF, start: end, end });
+    let end = end_of(sql);
+    tokens.push(Tok { token: Token::EOF, start: end, end, bytes: sql.len()..sql.len() });
     Ok(tokens)
+}
+
+/// Walks the text alongside the tokenizer's (line, column) positions to find byte offsets.
+struct Cursor<'a> {
+    chars: CharIndices<'a>,
+    line: u64,
+    column: u64,
+    byte: usize,
+}
+
+impl Cursor<'_> {
+    /// Moves to `pos` (never backwards) and returns its byte offset.
+    fn seek(&mut self, pos: Position) -> usize {
+        while (self.line, self.column) < (pos.line, pos.column) {
+            let Some((i, c)) = self.chars.next() else {
+                break;
+            };
+            self.byte = i + c.len_utf8();
+            if c == '\n' {
+                self.line += 1;
+                self.column = 1;
+            } else {
+                self.column += 1;
+            }
+        }
+        self.byte
+    }
 }
 
 fn position(location: Location) -> Position {
@@ -117,43 +153,6 @@ fn end_of(sql: &str) -> Position {
         }
     }
     Position { line, column }
-}
-
-/// Maps positions reported by the tokenizer (1-based line, column in characters) back to byte
-/// offsets, to cut the text of each statement out of the input.
-pub(crate) struct LineIndex<'a> {
-    sql: &'a str,
-    line_starts: Vec<usize>,
-}
-
-impl<'a> LineIndex<'a> {
-    /// Indexes the line starts of `sql`.
-    pub fn new(sql: &'a str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
-        Self { sql, line_starts }
-    }
-
-    /// The byte offset of `pos`, clamped to the input.
-    pub fn offset(&self, pos: Position) -> usize {
-        let line = usize::try_from(pos.line).unwrap_or(usize::MAX).saturating_sub(1);
-        let Some(&start) = self.line_starts.get(line) else {
-            return self.sql.len();
-        };
-        let rest = self.sql.get(start..).unwrap_or("");
-        let column = usize::try_from(pos.column).unwrap_or(usize::MAX).saturating_sub(1);
-        match rest.char_indices().nth(column) {
-            Some((i, _)) => start + i,
-            None => self.sql.len(),
-        }
-    }
-
-    /// The text between two positions, trimmed.
-    pub fn slice(&self, from: Position, to: Position) -> &'a str {
-        let a = self.offset(from);
-        let b = self.offset(to).max(a);
-        self.sql.get(a..b).unwrap_or("").trim()
-    }
 }
 
 /// How a token is shown in an error message: `'FORM'`, `';'`, `end of input`.
@@ -272,11 +271,12 @@ mod tests {
     }
 
     #[test]
-    fn line_index_slices_unicode() {
+    fn byte_offsets_follow_unicode() {
         let sql = "é;\nSELECT 'ü' ;";
-        let idx = LineIndex::new(sql);
-        let s = idx.slice(Position { line: 2, column: 1 }, Position { line: 2, column: 11 });
-        assert_eq!(s, "SELECT 'ü'");
+        let toks = tokenize(sql).unwrap();
+        let texts: Vec<&str> = toks.iter().map(|t| &sql[t.bytes.clone()]).collect();
+        assert_eq!(texts, vec!["é", ";", "SELECT", "'ü'", ";", ""]);
+        assert_eq!(toks[3].start, Position { line: 2, column: 8 });
     }
 
     #[test]

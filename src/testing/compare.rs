@@ -126,10 +126,13 @@ pub fn values_match(expected: &Value, actual: &Value) -> bool {
         // A decimal may be written as a string in the expectation ("1.50").
         (Value::String(e), Value::Number(a)) => decimal_string_matches(e, a),
         (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(e, a)| values_match(e, a)),
+        // As ksqlDB's runner does, a missing field reads as null: with equal field counts, an
+        // expected `"X": null` matches an object without `X`.
         (Value::Object(e), Value::Object(a)) => {
             e.len() == a.len()
                 && e.iter().all(|(name, e)| {
-                    a.get(name).or_else(|| a.get(&name.to_uppercase())).is_some_and(|a| values_match(e, a))
+                    let actual = a.get(name).or_else(|| a.get(&name.to_uppercase()));
+                    values_match(e, actual.unwrap_or(&Value::Null))
                 })
         }
         _ => false,
@@ -326,6 +329,9 @@ mod tests {
         assert!(values_match(&json!({"S": {"f": [1, null]}}), &json!({"S": {"F": [1, null]}})));
         assert!(!values_match(&json!([1, 2]), &json!([1, 2, 3])));
         assert!(!values_match(&json!(null), &json!({})));
+        // A missing field reads as null (field counts still have to agree).
+        assert!(values_match(&json!({"KQL_COL_0": null}), &json!({"KSQL_COL_0": null})));
+        assert!(!values_match(&json!({"KQL_COL_0": 1}), &json!({"KSQL_COL_0": 1})));
     }
 
     #[test]
