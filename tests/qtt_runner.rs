@@ -1,7 +1,7 @@
 //! End-to-end tests of the QTT runner (`rivulet test`) through its library entry point.
 //!
-//! The runner needs a working engine; the cases that execute statements are `#[ignore]`d until
-//! the engine lands (run them with `cargo test --test qtt_runner -- --ignored`).
+//! The cases that execute statements need the engine's streams, projections, filters and JSON
+//! format (all there since the first engine milestone).
 
 // A test crate: a failed setup step should abort the test loudly.
 #![allow(clippy::unwrap_used)]
@@ -39,10 +39,7 @@ fn skipped_cases_need_no_engine() {
     assert_eq!(text.lines().last(), Some("0 passed, 0 failed, 2 skipped"));
 }
 
-// Needs the engine (statement execution, the embedded log, JSON formats): remove the ignore
-// once `Engine::execute` runs CSAS.
 #[test]
-#[ignore = "needs the engine to execute statements"]
 fn a_filter_case_passes_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_case(
@@ -84,7 +81,6 @@ fn a_filter_case_passes_end_to_end() {
 
 // The project's own declarative cases must all pass (scripts/test.sh runs them too).
 #[test]
-#[ignore = "needs the engine to execute statements"]
 fn the_project_cases_pass() {
     let cases = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
     let (summary, text) = run_to_string(&[cases], &RunOptions::default());

@@ -59,6 +59,8 @@ pub(crate) struct State {
     pub(crate) catalog: Catalog,
     /// Properties set with SET, on top of the config's.
     pub(crate) session: BTreeMap<String, String>,
+    /// Variables set with DEFINE.
+    pub(crate) variables: BTreeMap<String, String>,
     /// True while the command log is replayed: no new commands are appended, topics are not
     /// created again and no data is written.
     pub(crate) replaying: bool,
@@ -88,7 +90,12 @@ impl Engine {
         let inner = Arc::new(Inner {
             config,
             backend,
-            state: Mutex::new(State { catalog: Catalog::new(), session: BTreeMap::new(), replaying: false }),
+            state: Mutex::new(State {
+                catalog: Catalog::new(),
+                session: BTreeMap::new(),
+                variables: BTreeMap::new(),
+                replaying: false,
+            }),
             queries: RunningQueries::new(background),
         });
         let engine = Engine { inner };
@@ -98,7 +105,11 @@ impl Engine {
 
     /// Executes `;`-separated statements in order; stops at the first that fails.
     pub fn execute(&self, sql: &str) -> Result<Vec<StatementResult>> {
-        let statements = crate::sql::parse(sql)?;
+        // Variables defined by DEFINE live for the engine's session; the parser substitutes
+        // `${name}` and applies DEFINE/UNDEFINE as it goes.
+        let mut variables = self.inner.state.lock().variables.clone();
+        let statements = crate::sql::parser::parse_with_variables(sql, &mut variables)?;
+        self.inner.state.lock().variables = variables;
         let mut results = Vec::with_capacity(statements.len());
         for statement in statements {
             results.push(self.execute_statement(&statement)?);
@@ -161,6 +172,10 @@ impl Engine {
                     .map_err(|e| Error::user(format!("cannot read script '{path}': {e}")))?;
                 let mut results = self.execute(&text)?;
                 Ok(results.pop().unwrap_or(StatementResult::Status { message: "Script ran".into(), query_id: None }))
+            }
+            // The parser already applied these to the session's variables.
+            Statement::DefineVariable { .. } | Statement::UndefineVariable { .. } => {
+                Ok(StatementResult::Status { message: String::new(), query_id: None })
             }
             other => Err(Error::user(format!("{} is not supported yet", statement_name(other)))),
         }

@@ -61,7 +61,7 @@ pub(crate) fn show(inner: &Inner, show: &Show) -> Result<StatementResult> {
         Show::Types => StatementResult::Types(
             state.catalog.custom_types().map(|(name, ty)| (name.clone(), ty.to_string())).collect(),
         ),
-        Show::Variables => StatementResult::Variables(Vec::new()),
+        Show::Variables => StatementResult::Variables(state.variables.clone().into_iter().collect()),
         Show::Connectors { .. } | Show::ConnectorPlugins => {
             return Err(Error::user("connectors are not supported: Rivulet does not run Kafka Connect"));
         }

@@ -86,6 +86,13 @@ impl SelectQuery {
             }
             None => batch,
         };
+        let exploded;
+        let batch = if self.plan.table_functions.is_empty() {
+            batch
+        } else {
+            exploded = explode(batch, &self.plan.table_functions)?;
+            &exploded
+        };
         let mut columns = Vec::with_capacity(self.plan.projection.len());
         for expr in &self.plan.projection {
             columns.push(expr.evaluate(batch)?.into_array(batch.num_rows())?);
@@ -115,4 +122,53 @@ impl SelectQuery {
             .unwrap_or_default();
         self.log.row_error(&self.plan.source.topic, partition, offset, &format!("error evaluating the query: {error}"));
     }
+}
+
+/// Applies table functions (EXPLODE): each row is repeated as many times as its longest array,
+/// and each function's column holds the array elements (null past the end of a shorter array),
+/// appended after the input columns. Rows whose arrays are all empty or null produce nothing.
+fn explode(
+    batch: &RecordBatch,
+    functions: &[std::sync::Arc<dyn datafusion::physical_expr::PhysicalExpr>],
+) -> Result<RecordBatch> {
+    use arrow::array::{ListArray, UInt32Array};
+    let rows = batch.num_rows();
+    let mut lists: Vec<ListArray> = Vec::with_capacity(functions.len());
+    for f in functions {
+        let array = f.evaluate(batch)?.into_array(rows)?;
+        let list = array.as_list_opt::<i32>().ok_or_else(|| Error::user("EXPLODE needs an ARRAY"))?.clone();
+        lists.push(list);
+    }
+    let length = |list: &ListArray, row: usize| if list.is_null(row) { 0 } else { list.value_length(row) as usize };
+    let mut repeat: Vec<u32> = Vec::new();
+    let mut element_indices: Vec<Vec<Option<u32>>> = vec![Vec::new(); lists.len()];
+    for row in 0..rows {
+        let n = lists.iter().map(|l| length(l, row)).max().unwrap_or(0);
+        for j in 0..n {
+            repeat.push(row as u32);
+            for (k, list) in lists.iter().enumerate() {
+                let index = (j < length(list, row)).then(|| list.value_offsets()[row] as u32 + j as u32);
+                element_indices[k].push(index);
+            }
+        }
+    }
+    let repeat = UInt32Array::from(repeat);
+    let mut columns: Vec<arrow::array::ArrayRef> = batch
+        .columns()
+        .iter()
+        .map(|c| arrow::compute::take(c, &repeat, None))
+        .collect::<std::result::Result<_, _>>()?;
+    let mut fields: Vec<arrow::datatypes::FieldRef> = batch.schema().fields().iter().cloned().collect();
+    for (k, list) in lists.iter().enumerate() {
+        let indices = UInt32Array::from(std::mem::take(&mut element_indices[k]));
+        let values = arrow::compute::take(list.values(), &indices, None)?;
+        fields.push(std::sync::Arc::new(arrow::datatypes::Field::new(
+            format!("__tf_{k}"),
+            values.data_type().clone(),
+            true,
+        )));
+        columns.push(values);
+    }
+    let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
+    Ok(RecordBatch::try_new(schema, columns)?)
 }

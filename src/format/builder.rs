@@ -253,26 +253,26 @@ impl ColumnBuilder {
 
     /// Takes the appended values as an Arrow array and starts afresh.
     pub(crate) fn finish(&mut self) -> Result<ArrayRef> {
-        let valid = mem::take(&mut self.valid);
+        let valid = take_keep(&mut self.valid);
         let len = valid.len();
         let nulls = if mem::take(&mut self.nulls) > 0 { Some(NullBuffer::from(valid)) } else { None };
         let array: ArrayRef = match (&mut self.values, &self.data_type) {
             (Values::Bool(v), _) => {
-                let values = BooleanBuffer::from_iter(mem::take(v));
+                let values = BooleanBuffer::from_iter(take_keep(v));
                 Arc::new(BooleanArray::new(values, nulls))
             }
-            (Values::I32(v), DataType::Date32) => Arc::new(Date32Array::new(ScalarBuffer::from(mem::take(v)), nulls)),
+            (Values::I32(v), DataType::Date32) => Arc::new(Date32Array::new(ScalarBuffer::from(take_keep(v)), nulls)),
             (Values::I32(v), DataType::Time32(_)) => {
-                Arc::new(Time32MillisecondArray::new(ScalarBuffer::from(mem::take(v)), nulls))
+                Arc::new(Time32MillisecondArray::new(ScalarBuffer::from(take_keep(v)), nulls))
             }
-            (Values::I32(v), _) => Arc::new(Int32Array::new(ScalarBuffer::from(mem::take(v)), nulls)),
+            (Values::I32(v), _) => Arc::new(Int32Array::new(ScalarBuffer::from(take_keep(v)), nulls)),
             (Values::I64(v), DataType::Timestamp(_, _)) => {
-                Arc::new(TimestampMillisecondArray::new(ScalarBuffer::from(mem::take(v)), nulls))
+                Arc::new(TimestampMillisecondArray::new(ScalarBuffer::from(take_keep(v)), nulls))
             }
-            (Values::I64(v), _) => Arc::new(Int64Array::new(ScalarBuffer::from(mem::take(v)), nulls)),
-            (Values::F64(v), _) => Arc::new(Float64Array::new(ScalarBuffer::from(mem::take(v)), nulls)),
+            (Values::I64(v), _) => Arc::new(Int64Array::new(ScalarBuffer::from(take_keep(v)), nulls)),
+            (Values::F64(v), _) => Arc::new(Float64Array::new(ScalarBuffer::from(take_keep(v)), nulls)),
             (Values::I128(v), DataType::Decimal128(p, s)) => Arc::new(
-                Decimal128Array::new(ScalarBuffer::from(mem::take(v)), nulls).with_precision_and_scale(*p, *s)?,
+                Decimal128Array::new(ScalarBuffer::from(take_keep(v)), nulls).with_precision_and_scale(*p, *s)?,
             ),
             (Values::I128(v), _) => {
                 v.clear();
@@ -280,7 +280,7 @@ impl ColumnBuilder {
             }
             (Values::Bytes { offsets, data }, data_type) => {
                 let offsets = take_offsets(offsets);
-                let data = Buffer::from_vec(mem::take(data));
+                let data = Buffer::from_vec(take_keep(data));
                 if *data_type == DataType::Utf8 {
                     Arc::new(StringArray::try_new(offsets, data, nulls)?)
                 } else {
@@ -316,9 +316,18 @@ impl ColumnBuilder {
     }
 }
 
+/// Takes a vector, leaving an empty one with the same capacity: the next batch is likely as
+/// big as this one, and growing from nothing again would reallocate a dozen times.
+fn take_keep<T>(v: &mut Vec<T>) -> Vec<T> {
+    let capacity = v.capacity();
+    mem::replace(v, Vec::with_capacity(capacity))
+}
+
 /// Takes the offsets, leaving a fresh `[0]`.
 fn take_offsets(offsets: &mut Vec<i32>) -> OffsetBuffer<i32> {
-    let taken = mem::replace(offsets, vec![0]);
+    let mut fresh = Vec::with_capacity(offsets.capacity());
+    fresh.push(0);
+    let taken = mem::replace(offsets, fresh);
     // Offsets only ever grow by construction, so this does not panic.
     OffsetBuffer::new(ScalarBuffer::from(taken))
 }

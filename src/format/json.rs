@@ -336,7 +336,11 @@ fn decode_value(scratch: &mut Scratch, cur: &mut Cursor<'_>, col: &mut ColumnBui
             let v = match c {
                 b'-' | b'0'..=b'9' => {
                     let num = cur.number()?;
-                    parse_f64(&cur.b[num.start..num.end]).ok_or_else(|| cur.syntax_error("invalid number"))?
+                    // JSON's number grammar is a subset of what Rust parses.
+                    std::str::from_utf8(&cur.b[num.start..num.end])
+                        .ok()
+                        .and_then(|text| text.parse::<f64>().ok())
+                        .ok_or_else(|| cur.syntax_error("invalid number"))?
                 }
                 b'"' => {
                     let text = string_text(scratch, cur)?;

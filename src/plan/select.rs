@@ -17,6 +17,9 @@ use crate::plan::expr::{ExprPlanner, default_column_name};
 use crate::sql::ast::{self, Expr, Query, SelectItem, SourceKind};
 use crate::sql::types::SqlType;
 
+/// The table functions: one input row becomes many.
+pub const TABLE_FUNCTIONS: [&str; 1] = ["EXPLODE"];
+
 /// Names no column or alias may take.
 pub const RESERVED: [&str; 5] = [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND];
 
@@ -28,6 +31,10 @@ pub struct SelectPlan {
     pub input_schema: SchemaRef,
     /// WHERE, if any.
     pub filter: Option<Arc<dyn PhysicalExpr>>,
+    /// Arguments of the table functions (EXPLODE) of the select list, evaluated after WHERE;
+    /// each input row becomes as many rows as its longest array. Their results are the columns
+    /// `__tf_<i>` the projection reads.
+    pub table_functions: Vec<Arc<dyn PhysicalExpr>>,
     /// One expression per output column (keys first, then values), then the pass-through
     /// columns ROWTIME, headers and null-value flag.
     pub projection: Vec<Arc<dyn PhysicalExpr>>,
@@ -77,7 +84,37 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
     qualifiers.extend(query.from.source.alias.clone());
     let planner = ExprPlanner::new(input_schema.clone(), catalog, qualifiers)?;
 
-    let items = expand_items(query, &source, &planner)?;
+    let mut items = expand_items(query, &source, &planner)?;
+
+    // Table functions: their arguments are planned over the input; the projection reads their
+    // results from extra columns appended after the explosion.
+    let mut table_functions = Vec::new();
+    let mut tf_fields: Vec<Field> = input_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for item in items.iter_mut() {
+        if let Expr::Function { name, args } = &item.expr
+            && TABLE_FUNCTIONS.contains(&name.as_str())
+        {
+            let [arg] = args.as_slice() else {
+                return Err(Error::user(format!("Function '{name}' takes exactly one ARRAY argument")));
+            };
+            let arg_type = planner.sql_type(arg)?;
+            let SqlType::Array(element) = arg_type else {
+                return Err(Error::user(format!("Function '{name}' does not accept parameters ({arg_type}).")));
+            };
+            let column = format!("__tf_{}", table_functions.len());
+            table_functions.push(planner.physical(arg)?);
+            tf_fields.push(Field::new(&column, element.to_arrow(), true));
+            item.expr = Expr::Column { qualifier: None, name: column };
+        }
+    }
+    let exploded_schema: SchemaRef = Arc::new(Schema::new(tf_fields));
+    let mut qualifiers = vec![source.name.clone()];
+    qualifiers.extend(query.from.source.alias.clone());
+    let planner = if table_functions.is_empty() {
+        planner
+    } else {
+        ExprPlanner::new(exploded_schema.clone(), catalog, qualifiers)?
+    };
 
     let filter = match &query.where_clause {
         Some(w) => {
@@ -181,6 +218,7 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         source,
         input_schema,
         filter,
+        table_functions,
         projection,
         columns,
         output_schema: Arc::new(Schema::new(fields)),

@@ -49,7 +49,7 @@ pub(crate) fn number_literal(text: &str, negative: bool) -> std::result::Result<
     if text.contains(['e', 'E']) {
         match signed.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(Literal::Double(v)),
-            _ => Err(format!("floating-point literal {signed} is out of range for DOUBLE")),
+            _ => Err(format!("Number overflows DOUBLE: {signed}")),
         }
     } else if text.contains('.') {
         Ok(Literal::Decimal(signed))
@@ -59,7 +59,7 @@ pub(crate) fn number_literal(text: &str, negative: bool) -> std::result::Result<
                 Ok(small) => Literal::Int(small),
                 Err(_) => Literal::Bigint(v),
             }),
-            Err(_) => Err(format!("integer literal {signed} is out of range for BIGINT")),
+            Err(_) => Err(format!("Invalid numeric literal: {signed}")),
         }
     }
 }
@@ -207,7 +207,7 @@ impl Parser<'_> {
         match (chars.next(), chars.next()) {
             (Some(c), None) => Ok(c),
             _ => {
-                Err(Error::user(format!("syntax error: the LIKE escape must be one character, found '{text}'")).at(at))
+                Err(Error::user(format!("Syntax Error: the LIKE escape must be one character, found '{text}'")).at(at))
             }
         }
     }
@@ -242,7 +242,7 @@ impl Parser<'_> {
                     let at = self.here();
                     self.advance();
                     let literal =
-                        number_literal(&text, true).map_err(|m| Error::user(format!("syntax error: {m}")).at(at))?;
+                        number_literal(&text, true).map_err(|m| Error::user(format!("Syntax Error: {m}")).at(at))?;
                     return self.parse_postfix(Expr::Literal(literal));
                 }
                 let expr = self.nested(|p| p.parse_unary())?;
@@ -296,7 +296,7 @@ impl Parser<'_> {
                 let at = self.here();
                 self.advance();
                 let literal =
-                    number_literal(&text, false).map_err(|m| Error::user(format!("syntax error: {m}")).at(at))?;
+                    number_literal(&text, false).map_err(|m| Error::user(format!("Syntax Error: {m}")).at(at))?;
                 Ok(Expr::Literal(literal))
             }
             Token::SingleQuotedString(s) => {
@@ -509,7 +509,7 @@ impl Parser<'_> {
         }
         let literal = match self.peek().clone() {
             Token::Number(text, _) => {
-                number_literal(&text, negative).map_err(|m| Error::user(format!("syntax error: {m}")).at(at))?
+                number_literal(&text, negative).map_err(|m| Error::user(format!("Syntax Error: {m}")).at(at))?
             }
             _ if negative => return Err(self.error_expected(&["a number"])),
             Token::SingleQuotedString(s) => Literal::String(s),
@@ -644,7 +644,7 @@ impl Parser<'_> {
             return Err(self.error_expected_among("a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS)", &names));
         };
         self.advance();
-        amount.checked_mul(unit).ok_or_else(|| Error::user("syntax error: the duration is too long").at(at))
+        amount.checked_mul(unit).ok_or_else(|| Error::user("Syntax Error: the duration is too long").at(at))
     }
 
     /// A non-negative integer (LIMIT, sizes, intervals).

@@ -133,7 +133,7 @@ fn tokenizer_error(sql: &str, message: &str, location: Location) -> Error {
     if pos.line == 0 {
         pos = end_of(sql);
     }
-    let err = Error::user(format!("syntax error: {text}")).at(pos);
+    let err = Error::user(format!("Syntax Error: {text}")).at(pos);
     match hint {
         Some(h) => err.with_hint(h),
         None => err,

@@ -399,7 +399,7 @@ impl<'a> Parser<'a> {
     pub(crate) fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         if self.depth >= MAX_DEPTH {
             return Err(Error::user(format!(
-                "syntax error: the statement is nested more than {MAX_DEPTH} levels deep"
+                "Syntax Error: the statement is nested more than {MAX_DEPTH} levels deep"
             ))
             .at(self.here())
             .with_hint("simplify the expression"));
@@ -464,7 +464,7 @@ impl<'a> Parser<'a> {
     /// `candidates`.
     pub(crate) fn error_expected_among(&self, what: &str, candidates: &[&str]) -> Error {
         let found = describe(self.peek());
-        let err = Error::user(format!("syntax error: expected {what}, found {found}")).at(self.here());
+        let err = Error::user(format!("Syntax Error: expected {what}, found {found}")).at(self.here());
         match self.peek() {
             Token::Word(w) if w.quote_style.is_none() => match closest_keyword(&w.value, candidates) {
                 Some(k) => err.with_hint(format!("did you mean {k}?")),
@@ -576,7 +576,7 @@ impl<'a> Parser<'a> {
             Ok((at, name, value))
         })?;
         if entries.is_empty() {
-            return Err(Error::user("syntax error: expected at least one property in WITH (...)").at(self.here()));
+            return Err(Error::user("Syntax Error: expected at least one property in WITH (...)").at(self.here()));
         }
         for (at, name, value) in entries {
             if properties.contains_key(&name) {
@@ -703,12 +703,12 @@ impl<'a> Parser<'a> {
         let properties = self.parse_optional_properties()?;
         if self.is_kw("AS") {
             if !elements.is_empty() {
-                return Err(Error::user("syntax error: CREATE ... AS SELECT cannot declare columns")
+                return Err(Error::user("Syntax Error: CREATE ... AS SELECT cannot declare columns")
                     .at(elements_at)
                     .with_hint("the columns come from the SELECT"));
             }
             if is_source {
-                return Err(Error::user("syntax error: CREATE SOURCE cannot be AS SELECT").at(self.here()));
+                return Err(Error::user("Syntax Error: CREATE SOURCE cannot be AS SELECT").at(self.here()));
             }
             self.advance();
             if !self.is_kw("SELECT") {
@@ -759,7 +759,7 @@ impl<'a> Parser<'a> {
             Ok(TableElement { name, ty, constraint })
         })?;
         if elements.is_empty() {
-            return Err(Error::user("syntax error: expected at least one column").at(self.here()));
+            return Err(Error::user("Syntax Error: expected at least one column").at(self.here()));
         }
         Ok(elements)
     }
@@ -981,7 +981,7 @@ impl<'a> Parser<'a> {
                     Literal::Int(v) => Some(i64::from(v)),
                     Literal::Bigint(v) => Some(v),
                     _ => {
-                        return Err(Error::user("syntax error: a schema ID must be an integer").at(at));
+                        return Err(Error::user("Syntax Error: a schema ID must be an integer").at(at));
                     }
                 }
             } else {
@@ -989,7 +989,7 @@ impl<'a> Parser<'a> {
             };
             let timeout_ms = self.parse_timeout()?;
             if subject.is_none() && id.is_none() {
-                return Err(Error::user("syntax error: ASSERT SCHEMA needs a SUBJECT or an ID").at(self.here()));
+                return Err(Error::user("Syntax Error: ASSERT SCHEMA needs a SUBJECT or an ID").at(self.here()));
             }
             return Ok(Statement::AssertSchema { subject, id, exists, timeout_ms });
         }
@@ -1688,7 +1688,7 @@ mod tests {
     #[test]
     fn errors_say_what_and_where() {
         let e = err("SELECT a, b, c FORM t");
-        assert_eq!(e.message(), "syntax error: expected FROM, found 'FORM'");
+        assert_eq!(e.message(), "Syntax Error: expected FROM, found 'FORM'");
         assert_eq!(e.position(), Some(Position { line: 1, column: 16 }));
         assert_eq!(e.hint(), Some("did you mean FROM?"));
         let e = err("SELECT * FORM t");
@@ -1711,7 +1711,7 @@ mod tests {
         assert!(e.message().contains("unterminated string"), "{e}");
         assert!(e.hint().is_some());
         let e = err("SELECT * FROM s WHERE");
-        assert_eq!(e.message(), "syntax error: expected an expression, found end of input");
+        assert_eq!(e.message(), "Syntax Error: expected an expression, found end of input");
         let e = err("CREATE STREAM s (a INT) WITH (kafka_topic='t'");
         assert!(e.message().contains("expected ',' or ')'"), "{e}");
         assert_eq!(e.kind(), crate::error::ErrorKind::User);

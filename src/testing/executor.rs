@@ -58,11 +58,17 @@ pub fn run_case(case: &TestCase, timeout: Duration) -> Outcome {
     if let Some(error) = &case.error {
         return Outcome::Failed(error.clone());
     }
-    let (tx, rx) = mpsc::channel();
     let owned = case.clone();
+    guarded(timeout, move || execute(&owned))
+}
+
+/// Runs `work` on its own thread: a panic becomes a failure with the panic's message, and
+/// running past `timeout` a failure that abandons the thread.
+fn guarded(timeout: Duration, work: impl FnOnce() -> Result<(), String> + Send + 'static) -> Outcome {
+    let (tx, rx) = mpsc::channel();
     let spawned =
         std::thread::Builder::new().name("qtt-case".to_string()).stack_size(CASE_STACK_BYTES).spawn(move || {
-            let result = catch_unwind(AssertUnwindSafe(|| execute(&owned)))
+            let result = catch_unwind(AssertUnwindSafe(work))
                 .unwrap_or_else(|payload| Err(format!("panicked: {}", panic_message(payload.as_ref()))));
             // The receiver is gone only when the case timed out; nobody wants the result then.
             let _ = tx.send(result);
@@ -477,6 +483,19 @@ mod tests {
         .unwrap();
         assert_eq!(run_case(&cases[0], Duration::from_secs(1)), Outcome::Skipped("disabled".into()));
         assert!(matches!(run_case(&cases[1], Duration::from_secs(1)), Outcome::Failed(m) if m.contains("malformed")));
+    }
+
+    #[test]
+    fn panics_and_timeouts_are_failures() {
+        assert_eq!(guarded(Duration::from_secs(5), || Ok(())), Outcome::Passed);
+        assert_eq!(guarded(Duration::from_secs(5), || Err("no".into())), Outcome::Failed("no".into()));
+        let panicked = guarded(Duration::from_secs(5), || panic!("kaboom {}", 42));
+        assert_eq!(panicked, Outcome::Failed("panicked: kaboom 42".into()));
+        let slow = guarded(Duration::from_millis(50), || {
+            std::thread::sleep(Duration::from_secs(2));
+            Ok(())
+        });
+        assert!(matches!(slow, Outcome::Failed(m) if m.starts_with("timed out")));
     }
 
     #[test]
