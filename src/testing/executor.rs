@@ -126,14 +126,17 @@ pub fn execute(case: &TestCase) -> Result<(), String> {
         };
         return match raised {
             None => Err(format!("expected {}, but none was raised", describe())),
+            // Only the error's own text counts, not the context the runner adds around it.
             Some(raised) => match &expected.message {
-                Some(m) if !raised.contains(m.as_str()) => Err(format!("expected {}, but got: {raised}", describe())),
+                Some(m) if !raised.message.contains(m.as_str()) => {
+                    Err(format!("expected {}, but got: {raised}", describe()))
+                }
                 _ => Ok(()),
             },
         };
     }
     if let Some(raised) = raised {
-        return Err(raised);
+        return Err(raised.to_string());
     }
 
     let catalog = engine.catalog();
@@ -209,32 +212,52 @@ fn source_topic(statement: &str) -> Option<(String, Option<i32>)> {
     Some((name, count))
 }
 
-/// Executes the statements and produces the inputs. `Err` is what was raised, as the message
-/// that `expectedException` matches against.
+/// An error raised while a case ran: `expectedException` is matched against `message` alone.
+#[derive(Debug)]
+struct Raised {
+    /// Where it happened, for the report: `statement #2 (CREATE ...) failed`.
+    context: String,
+    /// The error's text.
+    message: String,
+}
+
+impl Raised {
+    fn new(context: String, message: impl std::fmt::Display) -> Raised {
+        Raised { context, message: message.to_string() }
+    }
+}
+
+impl std::fmt::Display for Raised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.context, self.message)
+    }
+}
+
+/// Executes the statements and produces the inputs. `Err` is what was raised.
 fn drive(
     case: &TestCase,
     engine: &Engine,
     backend: &dyn TopicBackend,
     produced: &mut HashSet<(String, i32, i64)>,
-) -> Result<(), String> {
+) -> Result<(), Raised> {
     for (i, statement) in case.statements.iter().enumerate() {
         engine
             .execute(statement)
-            .map_err(|e| format!("statement #{} ({}) failed: {e}", i + 1, abbreviate(statement)))?;
+            .map_err(|e| Raised::new(format!("statement #{} ({}) failed", i + 1, abbreviate(statement)), e))?;
     }
     // Records written by the statements themselves (INSERT ... VALUES) are processed first.
-    engine.run_until_idle().map_err(|e| format!("processing after the statements failed: {e}"))?;
+    engine.run_until_idle().map_err(|e| Raised::new("processing after the statements failed".into(), e))?;
     // Statements are done: the catalog no longer changes while inputs are processed.
     let catalog = engine.catalog();
     for (i, input) in case.inputs.iter().enumerate() {
-        let record = input_record(input, &catalog).map_err(|e| format!("input #{}: {e}", i + 1))?;
+        let record = input_record(input, &catalog).map_err(|e| Raised::new(format!("input #{}", i + 1), e))?;
         let positions = backend
             .produce(&input.topic, vec![record])
-            .map_err(|e| format!("input #{}: cannot produce to '{}': {e}", i + 1, input.topic))?;
+            .map_err(|e| Raised::new(format!("input #{}: cannot produce to '{}'", i + 1, input.topic), e))?;
         for (partition, offset) in positions {
             produced.insert((input.topic.clone(), partition, offset));
         }
-        engine.run_until_idle().map_err(|e| format!("processing input #{} failed: {e}", i + 1))?;
+        engine.run_until_idle().map_err(|e| Raised::new(format!("processing input #{} failed", i + 1), e))?;
     }
     Ok(())
 }
