@@ -20,6 +20,12 @@ use crate::topic::{CleanupPolicy, ProducerRecord, TopicConfig};
 pub(crate) fn create_source(inner: &Inner, create: &CreateSource, sql: &str) -> Result<StatementResult> {
     let mut state = inner.state.lock();
     let noun = kind_noun(create.kind);
+    if create.or_replace && create.is_source {
+        return Err(Error::user(format!(
+            "Cannot add {noun} '{}': CREATE OR REPLACE is not supported on source {noun}s.",
+            create.name
+        )));
+    }
     if let Some(existing) = state.catalog.source(&create.name) {
         if create.if_not_exists {
             return Ok(status(format!(
@@ -277,6 +283,9 @@ pub(crate) fn drop_source(
             readers.join(", "),
             writers.join(", ")
         )));
+    }
+    if delete_topic && source.read_only {
+        return Err(Error::user(format!("Cannot delete topic for read-only source: {name}")));
     }
     inner.log_command(&state, sql)?;
     state.catalog.remove_source(name);

@@ -173,6 +173,17 @@ impl Engine {
                 let mut results = self.execute(&text)?;
                 Ok(results.pop().unwrap_or(StatementResult::Status { message: "Script ran".into(), query_id: None }))
             }
+            Statement::AlterSource { kind, name, .. } => {
+                let state = inner.state.lock();
+                let source = state.catalog.require_source(name)?;
+                let noun = ddl::kind_noun(*kind);
+                if source.read_only {
+                    return Err(Error::user(format!(
+                        "Cannot alter {noun} '{name}': ALTER operations are not supported on source {noun}s."
+                    )));
+                }
+                Err(Error::user("ALTER ... ADD COLUMN is not supported yet"))
+            }
             // The parser already applied these to the session's variables.
             Statement::DefineVariable { .. } | Statement::UndefineVariable { .. } => {
                 Ok(StatementResult::Status { message: String::new(), query_id: None })

@@ -35,6 +35,9 @@ pub(crate) struct PersistentQuery {
     id: String,
     query: SelectQuery,
     sink: Sink,
+    /// The sink's TIMESTAMP column, when it names one: it sets the output records' time.
+    sink_time: Option<crate::exec::time::TimestampExtractor>,
+    log: ProcessingLog,
     backend: SharedBackend,
 }
 
@@ -42,7 +45,10 @@ impl PersistentQuery {
     /// Processes up to `max` records; returns how many input records were consumed.
     fn step(&mut self, max: usize) -> Result<usize> {
         let before: i64 = self.query.reader().positions().iter().map(|p| p.1).sum();
-        if let Some(out) = self.query.step(max)? {
+        if let Some(mut out) = self.query.step(max)? {
+            if let Some(extractor) = &self.sink_time {
+                out = extractor.apply(out, &self.log, self.sink.topic())?;
+            }
             self.sink.write(&out)?;
         }
         let after: i64 = self.query.reader().positions().iter().map(|p| p.1).sum();
@@ -249,10 +255,16 @@ fn build_persistent(
     let log = ProcessingLog::new(inner.backend.clone(), id);
     let positions = start_positions(inner, state, &plan.source, Some(id))?;
     let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
+    let sink_time = match &sink.timestamp {
+        Some(spec) => Some(crate::exec::time::TimestampExtractor::new(spec, &plan.output_schema)?),
+        None => None,
+    };
     Ok(PersistentQuery {
         id: id.to_string(),
-        query: SelectQuery::new(plan, reader, log),
+        query: SelectQuery::new(plan, reader, log.clone()),
         sink: Sink::new(sink, inner.backend.clone())?,
+        sink_time,
+        log,
         backend: inner.backend.clone(),
     })
 }

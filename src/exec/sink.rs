@@ -31,7 +31,11 @@ impl Sink {
         let value_fields = source.value_fields();
         Ok(Self {
             topic: source.topic.clone(),
-            key: RowEncoder::new(&source.key_format, key_fields.clone())?,
+            // A null single-column key is a null key in every format; so is an all-null
+            // DELIMITED key. A multi-column JSON key stays an object of nulls, as in ksqlDB.
+            key: RowEncoder::new(&source.key_format, key_fields.clone())?.null_rows_absent(
+                key_fields.len() == 1 || source.key_format.kind == crate::format::FormatKind::Delimited,
+            ),
             value: RowEncoder::new(&source.value_format, value_fields.clone())?,
             key_count: key_fields.len(),
             value_count: value_fields.len(),
@@ -68,14 +72,6 @@ impl Sink {
             self.keys.resize(rows, None);
         } else {
             self.key.encode(&columns[..self.key_count], &mut self.keys)?;
-            // A single null key column is a null key, whatever the format.
-            if self.key_count == 1 && columns[0].null_count() > 0 {
-                for (row, key) in self.keys.iter_mut().enumerate() {
-                    if columns[0].is_null(row) {
-                        *key = None;
-                    }
-                }
-            }
         }
         if self.value_count == 0 {
             self.values.resize(rows, None);

@@ -71,6 +71,10 @@ pub(crate) struct JsonDecoder {
     names: Vec<Box<[u8]>>,
     /// One column and WRAP_SINGLE_VALUE=false: the record is the bare value.
     unwrapped: bool,
+    /// `STRUCT<...>` of the columns, for messages.
+    row_type: String,
+    /// No column name has a lower-case ASCII letter (the usual, unquoted, case).
+    all_upper: bool,
     scratch: Scratch,
 }
 
@@ -89,6 +93,8 @@ impl JsonDecoder {
         Ok(Self {
             names: fields.iter().map(|f| f.name().as_bytes().to_vec().into_boxed_slice()).collect(),
             unwrapped: fields.len() == 1 && !wrap_single,
+            row_type: type_name(&DataType::Struct(fields.clone())),
+            all_upper: fields.iter().all(|f| !f.name().bytes().any(|c| c.is_ascii_lowercase())),
             scratch: Scratch::default(),
         })
     }
@@ -119,11 +125,11 @@ impl super::Decode for JsonDecoder {
                 }
                 Some(b'{') => {
                     let len = columns[0].len();
-                    let names = NameList::Top(&self.names);
+                    let names = NameList::Top(&self.names, self.all_upper);
                     decode_object(&mut self.scratch, &mut cur, names, columns, len, 0)?;
                 }
                 _ => {
-                    return Err(cur.conversion_error("an object with the value columns"));
+                    return Err(cur.conversion_error(&self.row_type));
                 }
             }
         }
@@ -138,7 +144,9 @@ impl super::Decode for JsonDecoder {
 /// Column names of one object level: the top-level columns, or a STRUCT's fields.
 #[derive(Clone, Copy)]
 enum NameList<'a> {
-    Top(&'a [Box<[u8]>]),
+    /// The top-level columns, and whether none of them has a lower-case ASCII letter (then a
+    /// JSON name with one can only match upper-cased, which saves a scan).
+    Top(&'a [Box<[u8]>], bool),
     Struct(&'a Fields),
 }
 
@@ -146,14 +154,14 @@ impl NameList<'_> {
     #[inline]
     fn get(&self, i: usize) -> &[u8] {
         match self {
-            NameList::Top(names) => &names[i],
+            NameList::Top(names, _) => &names[i],
             NameList::Struct(fields) => fields[i].name().as_bytes(),
         }
     }
 
     fn len(&self) -> usize {
         match self {
-            NameList::Top(names) => names.len(),
+            NameList::Top(names, _) => names.len(),
             NameList::Struct(fields) => fields.len(),
         }
     }
@@ -263,9 +271,15 @@ fn decode_fields(
 #[inline]
 fn find_columns(key: &[u8], names: NameList<'_>, hint: usize) -> [Option<(usize, u8)>; 2] {
     let n = names.len();
-    let exact = if hint < n && names.get(hint) == key { Some(hint) } else { (0..n).find(|&i| names.get(i) == key) };
     // An all-upper-case ASCII name is its own upper-case form: nothing more to find.
     let needs_upper = !key.iter().all(|c| c.is_ascii() && !c.is_ascii_lowercase());
+    let exact = if needs_upper && matches!(names, NameList::Top(_, true)) && key.iter().any(u8::is_ascii_lowercase) {
+        None
+    } else if hint < n && names.get(hint) == key {
+        Some(hint)
+    } else {
+        (0..n).find(|&i| names.get(i) == key)
+    };
     let mut upper = None;
     if needs_upper {
         if key.is_ascii() {
@@ -1322,6 +1336,14 @@ mod tests {
     }
 
     #[test]
+    fn upper_case_columns_take_the_exact_field_over_lower_case_ones() {
+        let fields = vec![field("ID", DataType::Int64), field("NAME", DataType::Utf8)];
+        let cols = decode(fields, true, &[r#"{"id": 1, "ID": 2}"#, r#"{"ID": 3, "id": 4, "Name": "n"}"#]);
+        assert_eq!(cols[0].as_primitive::<Int64Type>().values().to_vec(), vec![2, 3]);
+        assert_eq!(cols[1].as_string::<i32>().value(1), "n");
+    }
+
+    #[test]
     fn one_field_can_feed_an_exact_and_an_upper_cased_column() {
         let fields = vec![field("foo", DataType::Int32), field("FOO", DataType::Int32)];
         let cols = decode(fields, true, &[r#"{"foo": 1}"#, r#"{"foo": 1, "FOO": 2}"#]);
@@ -1486,7 +1508,10 @@ mod tests {
         assert!(decode_err(int(), r#"{"A": 01}"#).contains("invalid number"));
         let string = vec![field("S", DataType::Utf8)];
         assert!(decode_err(string, r#"{"S": tru}"#).contains("invalid literal"));
-        assert!(decode_err(int(), r#"[1]"#).contains("sourceType: ArrayNode"));
+        assert_eq!(
+            decode_err(int(), r#"[1]"#),
+            "Can't convert type. sourceType: ArrayNode, requiredType: STRUCT<`A` INTEGER>"
+        );
         let nested = vec![field("S", DataType::Struct(Fields::from(vec![field("L", list(DataType::Boolean))])))];
         assert_eq!(
             decode_err(nested, r#"{"S": {"L": [true, 1]}}"#),

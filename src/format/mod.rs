@@ -259,6 +259,7 @@ pub struct RowEncoder {
     spec: FormatSpec,
     fields: Fields,
     encoder: Box<dyn Encode>,
+    null_rows_absent: bool,
 }
 
 impl RowEncoder {
@@ -274,7 +275,16 @@ impl RowEncoder {
                 return Err(Error::internal(format!("format {} unchecked", other.name())));
             }
         };
-        Ok(Self { spec: spec.clone(), fields, encoder })
+        Ok(Self { spec: spec.clone(), fields, encoder, null_rows_absent: false })
+    }
+
+    /// When set, a row whose every column is null encodes as no bytes (`None`) instead of,
+    /// say, `{"K1":null,"K2":null}`. Use it for keys: a record read with a null key comes back
+    /// as a row of nulls, and ksqlDB writes its key as null again. Values keep their nulls
+    /// (`{"NAME":null}` is not a tombstone).
+    pub fn null_rows_absent(mut self, yes: bool) -> Self {
+        self.null_rows_absent = yes;
+        self
     }
 
     /// The format this encoder writes.
@@ -322,6 +332,10 @@ impl RowEncoder {
         out.reserve(rows);
         let before = out.len();
         for row in 0..rows {
+            if self.null_rows_absent && columns.iter().all(|c| c.is_null(row)) {
+                out.push(None);
+                continue;
+            }
             match self.encoder.encode(columns, row) {
                 Ok(record) => out.push(record),
                 Err(err) => {
@@ -435,5 +449,26 @@ mod tests {
         let narrow: ArrayRef = Arc::new(Int32Array::from(vec![8]));
         encoder.encode(&[narrow], &mut out).unwrap();
         assert_eq!(out, vec![Some(br#"{"V":7}"#.to_vec()), Some(br#"{"V":8}"#.to_vec())]);
+    }
+
+    #[test]
+    fn null_key_rows_can_encode_as_no_bytes() {
+        // delimited.json "multi-column key": a null DELIMITED key written as a JSON key.
+        let fields = Fields::from(vec![Field::new("K1", DataType::Utf8, true), Field::new("K2", DataType::Utf8, true)]);
+        let mut decoder = RowDecoder::new(&FormatSpec::new(FormatKind::Delimited), fields.clone()).unwrap();
+        decoder.append(Some(b"foo,bar")).unwrap();
+        decoder.append(None).unwrap();
+        decoder.append(Some(b"foo,")).unwrap();
+        let columns = decoder.finish();
+        let json = FormatSpec::new(FormatKind::Json);
+        let mut out = Vec::new();
+        RowEncoder::new(&json, fields.clone()).unwrap().null_rows_absent(true).encode(&columns, &mut out).unwrap();
+        assert_eq!(
+            out,
+            vec![Some(br#"{"K1":"foo","K2":"bar"}"#.to_vec()), None, Some(br#"{"K1":"foo","K2":null}"#.to_vec())]
+        );
+        out.clear();
+        RowEncoder::new(&json, fields).unwrap().encode(&columns, &mut out).unwrap();
+        assert_eq!(out[1].as_deref(), Some(&br#"{"K1":null,"K2":null}"#[..]));
     }
 }

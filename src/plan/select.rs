@@ -118,7 +118,7 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
 
     let filter = match &query.where_clause {
         Some(w) => {
-            let f = planner.physical(w).map_err(|e| e.context("WHERE"))?;
+            let f = planner.physical(w).map_err(|e| in_clause(e, "WHERE"))?;
             Some(f)
         }
         None => None,
@@ -183,6 +183,9 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         }
     }
 
+    for item in &items {
+        planner.logical(&item.expr).map_err(|e| in_clause(e, "SELECT"))?;
+    }
     let mut columns = Vec::with_capacity(items.len());
     let mut projection = Vec::with_capacity(items.len() + 1);
     for &i in &key_items {
@@ -381,5 +384,18 @@ pub fn display_expr(e: &Expr, source: &str) -> String {
         }
         Expr::Dereference { expr, field } => format!("{}->{field}", display_expr(expr, source)),
         other => format!("{other:?}"),
+    }
+}
+
+/// Names the clause in "column 'X' cannot be resolved." errors, as ksqlDB does.
+fn in_clause(e: Error, clause: &str) -> Error {
+    if e.message().starts_with("column '") {
+        let mut message = format!("{clause} {}", e.message());
+        if let Some(hint) = e.hint() {
+            message = format!("{message} (hint: {hint})");
+        }
+        Error::user(message)
+    } else {
+        e
     }
 }
