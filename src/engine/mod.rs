@@ -119,12 +119,7 @@ impl Engine {
 
     /// Executes one parsed statement.
     pub fn execute_statement(&self, statement: &ParsedStatement) -> Result<StatementResult> {
-        let result = self.dispatch(statement);
-        result.map_err(|e| match e.position() {
-            Some(_) => e,
-            None if e.kind() == crate::ErrorKind::User => e,
-            None => e,
-        })
+        self.dispatch(statement)
     }
 
     fn dispatch(&self, parsed: &ParsedStatement) -> Result<StatementResult> {

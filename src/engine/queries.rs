@@ -361,7 +361,11 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
             // A pull query on a stream: what the topic holds now, from the beginning.
             let mut positions = Vec::new();
             let mut ends = Vec::new();
-            for (partition, _) in start_positions(inner, &state, &plan.source, None)? {
+            let topic = inner
+                .backend
+                .describe_topic(&plan.source.topic)?
+                .ok_or_else(|| Error::user(format!("Kafka topic does not exist: {}", plan.source.topic)))?;
+            for partition in 0..topic.config.partitions {
                 positions.push((partition, inner.backend.start_offset(&plan.source.topic, partition)?));
                 ends.push(inner.backend.end_offset(&plan.source.topic, partition)?);
             }
