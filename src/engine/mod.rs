@@ -52,6 +52,8 @@ pub(crate) struct Inner {
     pub(crate) backend: SharedBackend,
     pub(crate) state: Mutex<State>,
     pub(crate) queries: RunningQueries,
+    /// Materialized views of the tables persistent queries maintain, by table name.
+    pub(crate) tables: Mutex<std::collections::HashMap<String, crate::state::table::SharedTable>>,
 }
 
 /// What statements change: the catalog and the session's properties.
@@ -97,6 +99,7 @@ impl Engine {
                 replaying: false,
             }),
             queries: RunningQueries::new(background),
+            tables: Mutex::new(std::collections::HashMap::new()),
         });
         let engine = Engine { inner };
         engine.replay()?;

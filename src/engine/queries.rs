@@ -19,24 +19,96 @@ use crate::engine::ddl::{WithProps, status, validate_formats};
 use crate::engine::result::{PushQuery, ResultColumn, StatementResult};
 use crate::engine::{Inner, State};
 use crate::error::{Error, Result};
+use crate::exec::aggregate::Aggregator;
 use crate::exec::processing_log::ProcessingLog;
 use crate::exec::query::SelectQuery;
 use crate::exec::sink::Sink;
 use crate::exec::source::SourceReader;
+use crate::plan::aggregate::{AggregatePlan, is_aggregation, plan_aggregate};
 use crate::plan::select::{SelectPlan, plan_select};
 use crate::sql::ast::{CreateAsSelect, Emit, Query, QueryTarget, SourceKind};
+use crate::state::changelog::{self, Changelog};
+use crate::state::table::{MaterializedTable, SharedTable};
 use crate::topic::SharedBackend;
 
 /// How many records a background query reads per step.
 const BATCH_SIZE: usize = 8192;
 
-/// A persistent query: a stateless select feeding a sink.
+/// What a query runs: a stateless select or an aggregation, each with its reader.
+pub(crate) enum Operator {
+    Select(Box<SelectQuery>),
+    Aggregate(Box<Aggregator>),
+}
+
+impl Operator {
+    fn step(&mut self, max: usize) -> Result<Option<arrow::array::RecordBatch>> {
+        match self {
+            Operator::Select(q) => q.step(max),
+            Operator::Aggregate(a) => a.step(max),
+        }
+    }
+
+    fn reader(&self) -> &SourceReader {
+        match self {
+            Operator::Select(q) => q.reader(),
+            Operator::Aggregate(a) => a.reader(),
+        }
+    }
+
+    /// Writes state changes to the changelog (before the flush that makes them durable).
+    fn checkpoint(&mut self) -> Result<()> {
+        match self {
+            Operator::Select(_) => Ok(()),
+            Operator::Aggregate(a) => a.checkpoint(),
+        }
+    }
+}
+
+/// A planned query.
+pub(crate) enum Planned {
+    Select(SelectPlan),
+    Aggregate(AggregatePlan),
+}
+
+impl Planned {
+    fn source(&self) -> &Source {
+        match self {
+            Planned::Select(p) => &p.source,
+            Planned::Aggregate(p) => &p.source,
+        }
+    }
+
+    fn columns(&self) -> &[crate::catalog::Column] {
+        match self {
+            Planned::Select(p) => &p.columns,
+            Planned::Aggregate(p) => &p.columns,
+        }
+    }
+
+    fn output_schema(&self) -> &arrow::datatypes::SchemaRef {
+        match self {
+            Planned::Select(p) => &p.output_schema,
+            Planned::Aggregate(p) => &p.output_schema,
+        }
+    }
+
+    fn window(&self) -> Option<crate::catalog::WindowType> {
+        match self {
+            Planned::Select(p) => p.source.window,
+            Planned::Aggregate(p) => p.window.map(|w| w.key_type()),
+        }
+    }
+}
+
+/// A persistent query: an operator feeding a sink (and, for tables, the materialized view
+/// pull queries read).
 pub(crate) struct PersistentQuery {
     id: String,
-    query: SelectQuery,
+    op: Operator,
     sink: Sink,
     /// The sink's TIMESTAMP column, when it names one: it sets the output records' time.
     sink_time: Option<crate::exec::time::TimestampExtractor>,
+    table: Option<SharedTable>,
     log: ProcessingLog,
     backend: SharedBackend,
 }
@@ -44,20 +116,24 @@ pub(crate) struct PersistentQuery {
 impl PersistentQuery {
     /// Processes up to `max` records; returns how many input records were consumed.
     fn step(&mut self, max: usize) -> Result<usize> {
-        let before: i64 = self.query.reader().positions().iter().map(|p| p.1).sum();
-        if let Some(mut out) = self.query.step(max)? {
+        let before: i64 = self.op.reader().positions().iter().map(|p| p.1).sum();
+        if let Some(mut out) = self.op.step(max)? {
             if let Some(extractor) = &self.sink_time {
                 out = extractor.apply(out, &self.log, self.sink.topic())?;
             }
             self.sink.write(&out)?;
+            if let Some(table) = &self.table {
+                table.write().apply(&out)?;
+            }
         }
-        let after: i64 = self.query.reader().positions().iter().map(|p| p.1).sum();
+        let after: i64 = self.op.reader().positions().iter().map(|p| p.1).sum();
         if after > before {
             // Offsets are committed only once what they produced is durable.
+            self.op.checkpoint()?;
             self.backend.flush()?;
-            let topic = &self.query.reader().source().topic;
+            let topic = &self.op.reader().source().topic;
             let offsets: Vec<(String, i32, i64)> =
-                self.query.reader().positions().iter().map(|&(p, o)| (topic.clone(), p, o)).collect();
+                self.op.reader().positions().iter().map(|&(p, o)| (topic.clone(), p, o)).collect();
             self.backend.commit_offsets(&self.id, &offsets)?;
         }
         Ok((after - before).max(0) as usize)
@@ -175,72 +251,105 @@ fn start_positions(inner: &Inner, state: &State, source: &Source, group: Option<
     Ok(positions)
 }
 
+/// Plans the query of a CREATE ... AS SELECT or INSERT INTO, checking that what it produces
+/// (a stream or a table) is what the statement creates.
+fn plan_persistent(query: &Query, catalog: &crate::catalog::Catalog, sink: &str, kind: SourceKind) -> Result<Planned> {
+    let source = catalog.require_source(&query.from.source.name)?;
+    if source.window.is_some() && source.kind == SourceKind::Table {
+        return Err(Error::user("KSQL does not support persistent queries on windowed tables."));
+    }
+    let source_kind = source.kind;
+    let produces =
+        if is_aggregation(query) || source_kind == SourceKind::Table { SourceKind::Table } else { SourceKind::Stream };
+    if produces != kind {
+        let (produced, statement) = match produces {
+            SourceKind::Table => ("TABLE", "CREATE TABLE AS SELECT"),
+            SourceKind::Stream => ("STREAM", "CREATE STREAM AS SELECT"),
+        };
+        return Err(Error::user(format!(
+            "Invalid result type. Your SELECT query produces a {produced}. Please use {statement} statement instead."
+        )));
+    }
+    if is_aggregation(query) {
+        Ok(Planned::Aggregate(plan_aggregate(query, catalog, Some(sink))?))
+    } else {
+        Ok(Planned::Select(plan_select(query, catalog, sink)?))
+    }
+}
+
 /// `CREATE STREAM|TABLE name [WITH (...)] AS SELECT ...`
 pub(crate) fn create_as_select(inner: &Inner, create: &CreateAsSelect, sql: &str) -> Result<StatementResult> {
     let mut state = inner.state.lock();
-    if create.kind == SourceKind::Table {
-        return Err(Error::user("CREATE TABLE AS SELECT (aggregations and tables) is not supported yet"));
-    }
+    let noun = crate::engine::ddl::kind_noun(create.kind);
     if let Some(existing) = state.catalog.source(&create.name) {
         if create.if_not_exists {
             return Ok(status(format!(
-                "Cannot add stream '{}': A stream with the same name already exists",
+                "Cannot add {noun} '{}': A {noun} with the same name already exists",
                 create.name
             )));
         }
         if !create.or_replace || existing.kind != create.kind {
             return Err(Error::user(format!(
-                "Cannot add stream '{}': A {} with the same name already exists",
+                "Cannot add {noun} '{}': A {} with the same name already exists",
                 create.name,
                 crate::engine::ddl::kind_noun(existing.kind)
             )));
         }
         return Err(Error::user("CREATE OR REPLACE of a query's sink is not supported yet"));
     }
-    if create.query.emit == Some(Emit::Final) {
-        return Err(Error::user("EMIT FINAL is only supported for windowed aggregations"));
+    if create.query.emit == Some(Emit::Final) && create.query.window.is_none() {
+        return Err(Error::user("EMIT FINAL is only supported for windowed aggregations."));
     }
-    let plan = plan_select(&create.query, &state.catalog, &create.name)?;
+    let plan = plan_persistent(&create.query, &state.catalog, &create.name, create.kind)?;
     let props = WithProps::new(&create.properties, &state, &inner.config)?;
     let prefix = state.property(&inner.config, "ksql.output.topic.name.prefix").unwrap_or("").to_string();
     let topic = match props.string("KAFKA_TOPIC")? {
         Some(t) => t,
         None => format!("{prefix}{}", create.name),
     };
-    let has_key = plan.columns.iter().any(|c| c.role == crate::catalog::ColumnRole::Key);
+    let has_key = plan.columns().iter().any(|c| c.role == crate::catalog::ColumnRole::Key);
     let (key_format, value_format) =
-        props.formats(has_key, Some((&plan.source.key_format, &plan.source.value_format)))?;
+        props.formats(has_key, Some((&plan.source().key_format, &plan.source().value_format)))?;
     let sink = Source {
         name: create.name.clone(),
-        kind: SourceKind::Stream,
+        kind: create.kind,
         topic: topic.clone(),
-        columns: plan.columns.clone(),
+        columns: plan.columns().to_vec(),
         key_format,
         value_format,
-        timestamp: props.timestamp(&plan.columns)?,
-        window: None,
+        timestamp: props.timestamp(plan.columns())?,
+        window: plan.window(),
         read_only: false,
         sql: sql.to_string(),
     };
     validate_formats(&sink)?;
-    let source_partitions = inner.backend.describe_topic(&plan.source.topic)?.map(|d| d.config.partitions).unwrap_or(1);
+    let source_partitions =
+        inner.backend.describe_topic(&plan.source().topic)?.map(|d| d.config.partitions).unwrap_or(1);
     let sink_partitions =
         state.property(&inner.config, "ksql.sink.partitions").and_then(|p| p.parse().ok()).unwrap_or(source_partitions);
     if !state.replaying && inner.backend.describe_topic(&topic)?.is_none() {
-        inner.backend.create_topic(&topic, &props.topic_config(SourceKind::Stream, sink_partitions)?)?;
+        inner.backend.create_topic(&topic, &props.topic_config(create.kind, sink_partitions)?)?;
     }
-    let id = state.catalog.next_query_id("CSAS", &create.name);
+    let prefix = if create.kind == SourceKind::Table { "CTAS" } else { "CSAS" };
+    let id = state.catalog.next_query_id(prefix, &create.name);
     let info = QueryInfo {
         id: id.clone(),
         sql: sql.to_string(),
-        sources: vec![plan.source.name.clone()],
+        sources: vec![plan.source().name.clone()],
         sink: create.name.clone(),
         sink_topic: topic,
     };
-    let query = build_persistent(inner, &state, &id, plan, &sink)?;
+    let table = match create.kind {
+        SourceKind::Table => Some(Arc::new(parking_lot::RwLock::new(MaterializedTable::new(&sink)?))),
+        SourceKind::Stream => None,
+    };
+    let query = build_persistent(inner, &state, &id, plan, &sink, table.clone(), &create.query)?;
     inner.log_command(&state, sql)?;
     state.catalog.put_source(sink);
     state.catalog.put_query(info);
+    if let Some(table) = table {
+        inner.tables.lock().insert(create.name.clone(), table);
+    }
     inner.queries.start(query)?;
     Ok(StatementResult::Status { message: format!("Created query with ID {id}"), query_id: Some(id) })
 }
@@ -249,24 +358,86 @@ fn build_persistent(
     inner: &Inner,
     state: &State,
     id: &str,
-    plan: SelectPlan,
+    plan: Planned,
     sink: &Source,
+    table: Option<SharedTable>,
+    query: &Query,
 ) -> Result<PersistentQuery> {
     let log = ProcessingLog::new(inner.backend.clone(), id);
-    let positions = start_positions(inner, state, &plan.source, Some(id))?;
-    let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
+    let positions = start_positions(inner, state, plan.source(), Some(id))?;
+    let reader = SourceReader::new(plan.source().clone(), inner.backend.clone(), positions, log.clone())?;
     let sink_time = match &sink.timestamp {
-        Some(spec) => Some(crate::exec::time::TimestampExtractor::new(spec, &plan.output_schema)?),
-        None => None,
+        Some(spec) if sink.window.is_none() => {
+            Some(crate::exec::time::TimestampExtractor::new(spec, plan.output_schema())?)
+        }
+        _ => None,
+    };
+    let op = match plan {
+        Planned::Select(plan) => {
+            if let Some(table) = &table {
+                warm_table(inner, state, query, sink, table, &log)?;
+            }
+            Operator::Select(Box::new(SelectQuery::new(plan, reader, log.clone())))
+        }
+        Planned::Aggregate(plan) => {
+            let restored = changelog::restore(&inner.backend, id)?;
+            let changelog = Changelog::open(inner.backend.clone(), id)?;
+            let mut aggregator = Aggregator::new(
+                plan,
+                reader,
+                log.clone(),
+                Some(changelog),
+                Some(restored),
+                &aggregate_config(inner, state),
+            )?;
+            if let Some(table) = &table
+                && aggregator.group_count() > 0
+            {
+                let rows = aggregator.snapshot()?;
+                table.write().apply(&rows)?;
+            }
+            Operator::Aggregate(Box::new(aggregator))
+        }
     };
     Ok(PersistentQuery {
         id: id.to_string(),
-        query: SelectQuery::new(plan, reader, log.clone()),
+        op,
         sink: Sink::new(sink, inner.backend.clone())?,
         sink_time,
+        table,
         log,
         backend: inner.backend.clone(),
     })
+}
+
+/// The settings aggregate functions read from the session and config.
+fn aggregate_config(inner: &Inner, state: &State) -> crate::functions::aggregate::AggregateConfig {
+    let limit = |name: &str| state.property(&inner.config, name).and_then(|v| v.trim().parse::<usize>().ok());
+    crate::functions::aggregate::AggregateConfig {
+        collect_list_limit: limit("ksql.functions.collect_list.limit"),
+        collect_set_limit: limit("ksql.functions.collect_set.limit"),
+    }
+}
+
+/// Fills a stateless table query's materialized view with what its source already holds (on
+/// restart the query resumes from its committed offsets, so the view would otherwise start
+/// empty). Rows are upserts, so reading past the committed offsets is harmless.
+fn warm_table(
+    inner: &Inner,
+    state: &State,
+    query: &Query,
+    sink: &Source,
+    table: &SharedTable,
+    log: &ProcessingLog,
+) -> Result<()> {
+    let plan = plan_select(query, &state.catalog, &sink.name)?;
+    let positions = start_positions(inner, state, &plan.source, None)?;
+    let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
+    let mut select = SelectQuery::new(plan, reader, log.clone());
+    while let Some(batch) = select.step(BATCH_SIZE)? {
+        table.write().apply(&batch)?;
+    }
+    Ok(())
 }
 
 /// `INSERT INTO target SELECT ...`
@@ -286,7 +457,10 @@ pub(crate) fn insert_into_select(inner: &Inner, target: &str, query: &Query, sql
     {
         return Err(Error::user(format!("Cannot insert into {target} because it has header columns")));
     }
-    let plan = plan_select(query, &state.catalog, target)?;
+    let plan = match plan_persistent(query, &state.catalog, target, SourceKind::Stream)? {
+        Planned::Select(plan) => plan,
+        Planned::Aggregate(_) => return Err(Error::internal("INSERT INTO planned an aggregation")),
+    };
     let result_schema: Vec<(&str, String, bool)> = plan
         .columns
         .iter()
@@ -313,7 +487,7 @@ pub(crate) fn insert_into_select(inner: &Inner, target: &str, query: &Query, sql
         sink: sink.name.clone(),
         sink_topic: sink.topic.clone(),
     };
-    let query = build_persistent(inner, &state, &id, plan, &sink)?;
+    let query = build_persistent(inner, &state, &id, Planned::Select(plan), &sink, None, query)?;
     inner.log_command(&state, sql)?;
     state.catalog.put_query(info);
     inner.queries.start(query)?;
@@ -344,18 +518,54 @@ pub(crate) fn terminate(inner: &Inner, target: &QueryTarget, sql: &str) -> Resul
 /// A SELECT typed by the user: a push query (EMIT) or a pull query.
 pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementResult> {
     let state = inner.state.lock();
-    let plan = crate::plan::select::plan_transient(query, &state.catalog)?;
-    let columns: Vec<ResultColumn> =
-        plan.columns.iter().map(|c| ResultColumn { name: c.name.clone(), ty: c.ty.to_string(), key: false }).collect();
     let log = ProcessingLog::new(inner.backend.clone(), "transient");
+    if is_aggregation(query) {
+        if query.emit.is_none() {
+            return Err(Error::user(
+                "Pull queries don't support GROUP BY clauses. Aggregate in a CREATE TABLE AS SELECT and query the table.",
+            ));
+        }
+        let plan = plan_aggregate(query, &state.catalog, None)?;
+        let columns = result_columns(&plan.columns);
+        let positions = start_positions(inner, &state, &plan.source, None)?;
+        let config = aggregate_config(inner, &state);
+        drop(state);
+        let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
+        let limit = plan.limit;
+        let aggregator = Aggregator::new(plan, reader, log, None, None, &config)?;
+        let op = Operator::Aggregate(Box::new(aggregator));
+        return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), columns, limit)?));
+    }
+    let plan = crate::plan::select::plan_transient(query, &state.catalog)?;
+    let columns = result_columns(&plan.columns);
     match query.emit {
         Some(_) => {
             let positions = start_positions(inner, &state, &plan.source, None)?;
             drop(state);
             let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
             let limit = plan.limit;
+            let op = Operator::Select(Box::new(SelectQuery::new(plan, reader, log)));
+            Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), columns, limit)?))
+        }
+        None if plan.source.kind == SourceKind::Table => {
+            // A pull query on a table: answered from its materialized view.
+            let table = inner.tables.lock().get(&plan.source.name).cloned().ok_or_else(|| {
+                Error::user(format!(
+                    "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'.",
+                    plan.source.name
+                ))
+            })?;
+            drop(state);
+            let limit = plan.limit;
+            let batch = table.read().scan()?;
+            let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), Vec::new(), log.clone())?;
             let select = SelectQuery::new(plan, reader, log);
-            Ok(StatementResult::Push(spawn_push(select, inner.backend.clone(), columns, limit)?))
+            let out = select.process(&batch)?;
+            let mut rows = batch_rows(&out, columns.len());
+            if let Some(limit) = limit {
+                rows.truncate(limit as usize);
+            }
+            Ok(StatementResult::Rows { columns, rows })
         }
         None => {
             // A pull query on a stream: what the topic holds now, from the beginning.
@@ -379,7 +589,7 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
                 let Some(batch) = select.step(BATCH_SIZE)? else {
                     break;
                 };
-                for row in batch_rows(&batch) {
+                for row in batch_rows(&batch, columns.len()) {
                     if limit.is_some_and(|l| rows.len() as u64 >= l) {
                         break 'scan;
                     }
@@ -391,17 +601,25 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
     }
 }
 
+fn result_columns(columns: &[crate::catalog::Column]) -> Vec<ResultColumn> {
+    columns.iter().map(|c| ResultColumn { name: c.name.clone(), ty: c.ty.to_string(), key: false }).collect()
+}
+
 /// The rows of an output batch (without its trailing ROWTIME, headers and null flag) as JSON
 /// values.
-pub(crate) fn batch_rows(batch: &arrow::array::RecordBatch) -> Vec<Vec<serde_json::Value>> {
-    let width = batch.num_columns().saturating_sub(3);
+pub(crate) fn batch_rows(batch: &arrow::array::RecordBatch, width: usize) -> Vec<Vec<serde_json::Value>> {
+    use arrow::array::{Array, AsArray};
+    // The null-value flag follows ROWTIME and the headers; a row a table query deleted (a
+    // tombstone) is not a result row.
+    let tombstone = batch.columns().get(width + 2).and_then(|c| c.as_boolean_opt());
     (0..batch.num_rows())
+        .filter(|&row| tombstone.is_none_or(|t| !(t.is_valid(row) && t.value(row))))
         .map(|row| (0..width).map(|c| crate::format::array_value_to_json(batch.column(c).as_ref(), row)).collect())
         .collect()
 }
 
 fn spawn_push(
-    mut select: SelectQuery,
+    mut select: Operator,
     backend: SharedBackend,
     columns: Vec<ResultColumn>,
     limit: Option<u64>,
@@ -409,6 +627,7 @@ fn spawn_push(
     let (tx, rx) = std::sync::mpsc::sync_channel(1024);
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
+    let width = columns.len();
     std::thread::Builder::new()
         .name("push-query".into())
         .spawn(move || {
@@ -416,7 +635,7 @@ fn spawn_push(
             while !flag.load(Ordering::Acquire) {
                 match select.step(BATCH_SIZE) {
                     Ok(Some(batch)) => {
-                        for row in batch_rows(&batch) {
+                        for row in batch_rows(&batch, width) {
                             if tx.send(Ok(row)).is_err() {
                                 flag.store(true, Ordering::Release);
                                 return;

@@ -70,17 +70,13 @@ impl SelectQuery {
     }
 
     fn evaluate(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        if self.plan.changelog {
+            return self.evaluate_changelog(batch);
+        }
         let filtered;
         let batch = match &self.plan.filter {
             Some(filter) => {
-                let mask = filter.evaluate(batch)?.into_array(batch.num_rows())?;
-                let mask = mask.as_boolean_opt().ok_or_else(|| Error::user("WHERE must be a BOOLEAN expression"))?;
-                // NULL counts as false.
-                let mask: BooleanArray = if mask.null_count() > 0 {
-                    mask.iter().map(|v| Some(v == Some(true))).collect()
-                } else {
-                    mask.clone()
-                };
+                let mask = self.mask(filter, batch)?;
                 filtered = arrow::compute::filter_record_batch(batch, &mask)?;
                 &filtered
             }
@@ -97,6 +93,55 @@ impl SelectQuery {
         for expr in &self.plan.projection {
             columns.push(expr.evaluate(batch)?.into_array(batch.num_rows())?);
         }
+        self.finish(columns)
+    }
+
+    /// WHERE as a mask in which NULL counts as false.
+    fn mask(
+        &self,
+        filter: &std::sync::Arc<dyn datafusion::physical_expr::PhysicalExpr>,
+        batch: &RecordBatch,
+    ) -> Result<BooleanArray> {
+        let mask = filter.evaluate(batch)?.into_array(batch.num_rows())?;
+        let mask = mask.as_boolean_opt().ok_or_else(|| Error::user("WHERE must be a BOOLEAN expression"))?;
+        Ok(if mask.null_count() > 0 { mask.iter().map(|v| Some(v == Some(true))).collect() } else { mask.clone() })
+    }
+
+    /// A table's changelog: records without a key are dropped; a row that fails WHERE (or a
+    /// tombstone) becomes a tombstone of its key.
+    fn evaluate_changelog(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let key_columns: Vec<usize> = self
+            .plan
+            .source
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.role == crate::catalog::ColumnRole::Key)
+            .map(|(i, _)| i)
+            .collect();
+        let keyed: BooleanArray =
+            (0..batch.num_rows()).map(|row| Some(key_columns.iter().any(|&i| batch.column(i).is_valid(row)))).collect();
+        let keyed_batch;
+        let batch = if keyed.false_count() > 0 && !key_columns.is_empty() {
+            keyed_batch = arrow::compute::filter_record_batch(batch, &keyed)?;
+            &keyed_batch
+        } else {
+            batch
+        };
+        let mut columns = Vec::with_capacity(self.plan.projection.len());
+        for expr in &self.plan.projection {
+            columns.push(expr.evaluate(batch)?.into_array(batch.num_rows())?);
+        }
+        if let Some(filter) = &self.plan.filter {
+            let passes = self.mask(filter, batch)?;
+            let last = columns.len() - 1;
+            let was_null = columns[last].as_boolean_opt().ok_or_else(|| Error::internal("null flag not BOOLEAN"))?;
+            columns[last] = std::sync::Arc::new(arrow::compute::or(was_null, &arrow::compute::not(&passes)?)?);
+        }
+        self.finish(columns)
+    }
+
+    fn finish(&self, columns: Vec<arrow::array::ArrayRef>) -> Result<RecordBatch> {
         let columns = columns
             .into_iter()
             .zip(self.plan.output_schema.fields())

@@ -22,6 +22,9 @@ pub struct Sink {
     value_count: usize,
     keys: Vec<Option<Vec<u8>>>,
     values: Vec<Option<Vec<u8>>>,
+    /// Set for windowed tables: keys carry their window, and batches end with the window
+    /// start and end columns.
+    window: Option<crate::catalog::WindowType>,
 }
 
 impl Sink {
@@ -42,6 +45,7 @@ impl Sink {
             backend,
             keys: Vec::new(),
             values: Vec::new(),
+            window: source.window,
         })
     }
 
@@ -57,7 +61,8 @@ impl Sink {
             return Ok(0);
         }
         let expected = self.key_count + self.value_count + 3;
-        if batch.num_columns() != expected {
+        let window_columns = if self.window.is_some() { 2 } else { 0 };
+        if batch.num_columns() != expected + window_columns {
             return Err(Error::internal(format!(
                 "sink batch has {} columns, the sink needs {expected}",
                 batch.num_columns()
@@ -77,6 +82,17 @@ impl Sink {
             self.values.resize(rows, None);
         } else {
             self.value.encode(&columns[self.key_count..self.key_count + self.value_count], &mut self.values)?;
+        }
+        if let Some(window) = self.window {
+            let starts = columns[expected]
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| Error::internal("window start is not BIGINT"))?;
+            let ends = columns[expected + 1]
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| Error::internal("window end is not BIGINT"))?;
+            for (row, key) in self.keys.iter_mut().enumerate() {
+                *key = Some(windowed_key(key.take(), window, starts.value(row), ends.value(row)));
+            }
         }
         let rowtime = columns[expected - 3]
             .as_primitive_opt::<Int64Type>()
@@ -101,6 +117,22 @@ impl Sink {
         self.backend.produce(&self.topic, records)?;
         Ok(rows)
     }
+}
+
+/// A windowed key as Kafka Streams lays it out: the key bytes, then for time windows the
+/// start (8 bytes, big-endian), for session windows the end and then the start.
+pub fn windowed_key(key: Option<Vec<u8>>, window: crate::catalog::WindowType, start: i64, end: i64) -> Vec<u8> {
+    let mut bytes = key.unwrap_or_default();
+    match window {
+        crate::catalog::WindowType::Tumbling { .. } | crate::catalog::WindowType::Hopping { .. } => {
+            bytes.extend_from_slice(&start.to_be_bytes())
+        }
+        crate::catalog::WindowType::Session => {
+            bytes.extend_from_slice(&end.to_be_bytes());
+            bytes.extend_from_slice(&start.to_be_bytes());
+        }
+    }
+    bytes
 }
 
 fn row_headers(headers: &arrow::array::ListArray, row: usize) -> Vec<crate::topic::Header> {

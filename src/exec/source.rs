@@ -100,6 +100,15 @@ impl SourceReader {
         &self.positions
     }
 
+    /// Moves the read positions of the given partitions (restoring from a checkpoint).
+    pub fn seek(&mut self, positions: &[(i32, i64)]) {
+        for &(partition, offset) in positions {
+            if let Some(p) = self.positions.iter_mut().find(|p| p.0 == partition) {
+                p.1 = offset;
+            }
+        }
+    }
+
     /// True when some partition has records not yet read.
     pub fn has_pending(&self) -> Result<bool> {
         for &(partition, offset) in &self.positions {

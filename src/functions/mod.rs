@@ -15,6 +15,7 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::logical_expr::ScalarUDF;
 
+pub mod aggregate;
 mod array;
 mod bytes;
 mod datetime;

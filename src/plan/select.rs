@@ -44,12 +44,15 @@ pub struct SelectPlan {
     pub output_schema: SchemaRef,
     /// LIMIT, for push queries.
     pub limit: Option<u64>,
+    /// A persistent query over a table: its output is the table's changelog, so a row that
+    /// fails WHERE becomes a tombstone rather than vanishing, and key-less records are dropped.
+    pub changelog: bool,
 }
 
 /// One expanded select item.
-struct Item {
-    name: String,
-    expr: Expr,
+pub(crate) struct Item {
+    pub(crate) name: String,
+    pub(crate) expr: Expr,
 }
 
 /// Plans a persistent query over its single source. `sink` names the result in messages.
@@ -76,9 +79,6 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         return Err(Error::user("GROUP BY (aggregation) is not supported yet"));
     }
     let source = catalog.require_source(&query.from.source.name)?.clone();
-    if source.kind == SourceKind::Table {
-        return Err(Error::user(format!("queries over tables are not supported yet: `{}` is a table", source.name)));
-    }
     let input_schema = source::input_schema(&source);
     let mut qualifiers = vec![source.name.clone()];
     qualifiers.extend(query.from.source.alias.clone());
@@ -217,6 +217,17 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         projection.push(planner.physical(&Expr::Column { qualifier: None, name: name.into() })?);
         fields.push(input_schema.field_with_name(name)?.clone());
     }
+    if !transient && source.window.is_some() {
+        // A windowed stream stays windowed: sinks read each row's window from these.
+        for (name, hidden) in [
+            (WINDOWSTART, crate::exec::aggregate::WINDOW_START_COLUMN),
+            (WINDOWEND, crate::exec::aggregate::WINDOW_END_COLUMN),
+        ] {
+            projection.push(planner.physical(&Expr::Column { qualifier: None, name: name.into() })?);
+            fields.push(Field::new(hidden, arrow::datatypes::DataType::Int64, true));
+        }
+    }
+    let changelog = !transient && source.kind == SourceKind::Table;
     Ok(SelectPlan {
         source,
         input_schema,
@@ -226,10 +237,11 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         columns,
         output_schema: Arc::new(Schema::new(fields)),
         limit: query.limit,
+        changelog,
     })
 }
 
-fn plural(noun: &str, names: &[String]) -> (String, String) {
+pub(crate) fn plural(noun: &str, names: &[String]) -> (String, String) {
     match names {
         [one] => (noun.to_string(), one.clone()),
         [init @ .., last] => (format!("{noun}s"), format!("{} and {last}", init.join(", "))),
@@ -256,7 +268,7 @@ pub fn check_key_type(name: &str, ty: &SqlType) -> Result<()> {
 }
 
 /// Expands `*`, `src.*` and `s->*`, and names every item.
-fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner<'_>) -> Result<Vec<Item>> {
+pub(crate) fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner<'_>) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     // ksqlDB numbers generated names (KSQL_COL_n) among the items that need one.
     let mut generated = 0;
@@ -352,11 +364,11 @@ fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner<'_>) -> Re
 }
 
 /// Expression equality that ignores column qualifiers (`INPUT.ID` is `ID` over one source).
-fn same_expr(a: &Expr, b: &Expr) -> bool {
+pub(crate) fn same_expr(a: &Expr, b: &Expr) -> bool {
     strip_qualifiers(a) == strip_qualifiers(b)
 }
 
-fn strip_qualifiers(e: &Expr) -> Expr {
+pub(crate) fn strip_qualifiers(e: &Expr) -> Expr {
     // Only the common shapes need this: a column, or a function/operator over columns.
     match e {
         Expr::Column { name, .. } => Expr::Column { qualifier: None, name: name.clone() },
@@ -388,7 +400,7 @@ pub fn display_expr(e: &Expr, source: &str) -> String {
 }
 
 /// Names the clause in "column 'X' cannot be resolved." errors, as ksqlDB does.
-fn in_clause(e: Error, clause: &str) -> Error {
+pub(crate) fn in_clause(e: Error, clause: &str) -> Error {
     if e.message().starts_with("column '") {
         let mut message = format!("{clause} {}", e.message());
         if let Some(hint) = e.hint() {

@@ -447,3 +447,59 @@ pub enum Expr {
         value: String,
     },
 }
+
+impl Expr {
+    /// A copy of this expression with `f` applied to each direct child expression. Lambda
+    /// bodies are left as they are: their parameters are not columns.
+    pub fn map_children<E>(&self, f: &mut impl FnMut(&Expr) -> Result<Expr, E>) -> Result<Expr, E> {
+        let b = |e: &Expr, f: &mut dyn FnMut(&Expr) -> Result<Expr, E>| f(e).map(Box::new);
+        Ok(match self {
+            Expr::Unary { op, expr } => Expr::Unary { op: *op, expr: b(expr, f)? },
+            Expr::Binary { op, left, right } => Expr::Binary { op: *op, left: b(left, f)?, right: b(right, f)? },
+            Expr::IsNull { expr, negated } => Expr::IsNull { expr: b(expr, f)?, negated: *negated },
+            Expr::IsDistinctFrom { left, right, negated } => {
+                Expr::IsDistinctFrom { left: b(left, f)?, right: b(right, f)?, negated: *negated }
+            }
+            Expr::Between { expr, low, high, negated } => {
+                Expr::Between { expr: b(expr, f)?, low: b(low, f)?, high: b(high, f)?, negated: *negated }
+            }
+            Expr::InList { expr, list, negated } => Expr::InList {
+                expr: b(expr, f)?,
+                list: list.iter().map(&mut *f).collect::<Result<_, E>>()?,
+                negated: *negated,
+            },
+            Expr::Like { expr, pattern, escape, negated } => {
+                Expr::Like { expr: b(expr, f)?, pattern: b(pattern, f)?, escape: *escape, negated: *negated }
+            }
+            Expr::Case { operand, whens, else_result } => Expr::Case {
+                operand: match operand {
+                    Some(o) => Some(b(o, f)?),
+                    None => None,
+                },
+                whens: whens.iter().map(|(w, t)| Ok((f(w)?, f(t)?))).collect::<Result<_, E>>()?,
+                else_result: match else_result {
+                    Some(e) => Some(b(e, f)?),
+                    None => None,
+                },
+            },
+            Expr::Cast { expr, ty } => Expr::Cast { expr: b(expr, f)?, ty: ty.clone() },
+            Expr::Function { name, args } => {
+                Expr::Function { name: name.clone(), args: args.iter().map(&mut *f).collect::<Result<_, E>>()? }
+            }
+            Expr::Subscript { expr, index } => Expr::Subscript { expr: b(expr, f)?, index: b(index, f)? },
+            Expr::Dereference { expr, field } => Expr::Dereference { expr: b(expr, f)?, field: field.clone() },
+            Expr::Array(items) => Expr::Array(items.iter().map(&mut *f).collect::<Result<_, E>>()?),
+            Expr::Map(entries) => Expr::Map(entries.iter().map(|(k, v)| Ok((f(k)?, f(v)?))).collect::<Result<_, E>>()?),
+            Expr::Struct(fields) => {
+                Expr::Struct(fields.iter().map(|(n, v)| Ok((n.clone(), f(v)?))).collect::<Result<_, E>>()?)
+            }
+            Expr::AtTimeZone { expr, zone } => Expr::AtTimeZone { expr: b(expr, f)?, zone: zone.clone() },
+            Expr::Column { .. }
+            | Expr::Literal(_)
+            | Expr::Star
+            | Expr::Lambda { .. }
+            | Expr::TimeUnit(_)
+            | Expr::TypedLiteral { .. } => self.clone(),
+        })
+    }
+}

@@ -1,0 +1,911 @@
+//! A running aggregation: GROUP BY over a stream or a table, optionally windowed.
+//!
+//! Groups are (key, window) pairs. The key columns are encoded once per batch in Arrow's row
+//! format; a hash table maps the encoded key plus the window start to a dense group number,
+//! which indexes the accumulators (`functions::aggregate`). Each batch updates the groups its
+//! rows fall in and then emits one row per changed group (EMIT CHANGES: with one record per
+//! batch, as the test runner steps, that is every intermediate update, as ksqlDB emits with
+//! caching off; bigger batches coalesce updates to a key, like ksqlDB's record cache), or, with
+//! EMIT FINAL, one row per window once stream time passes its end plus the grace period.
+//!
+//! Stream time is the largest event time seen. A record whose window has closed (end plus
+//! grace at or before stream time) is late: it is dropped and counted. Windows are forgotten
+//! once their retention has passed. A table source is aggregated with retractions: an update
+//! first removes the row's previous value from its previous group (which emits that group),
+//! then adds the new one. Session windows merge: sessions a record bridges are replaced by one,
+//! and the replaced ones are emitted as tombstones, as Kafka Streams does.
+//!
+//! The state is written to the query's changelog after each batch (see `state`).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Int64Array, RecordBatch, UInt32Array};
+use arrow::datatypes::{DataType, Int64Type, SchemaRef};
+use arrow::row::{RowConverter, SortField};
+
+use crate::catalog::ColumnRole;
+use crate::error::{Error, Result};
+use crate::exec::processing_log::ProcessingLog;
+use crate::exec::source::{NULL_VALUE_COLUMN, ROWTIME, SourceReader};
+use crate::functions::aggregate::{Accumulator, AggregateCall, AggregateConfig, create};
+use crate::plan::aggregate::AggregatePlan;
+use crate::sql::ast::{SourceKind, WindowKind};
+use crate::state::changelog::{self, Changelog, Checkpoint};
+
+/// One (key, window) group.
+struct Slot {
+    /// The encoded key columns followed by the window start (8 bytes, big-endian).
+    key: Box<[u8]>,
+    start: i64,
+    end: i64,
+    /// Largest event time of the group's rows: the time of its output.
+    rowtime: i64,
+    live: bool,
+    /// Whether the group's last emitted row passed HAVING: a group that stops passing is
+    /// deleted from the result (a tombstone); one that never passed emits nothing.
+    passed: bool,
+}
+
+/// A row to emit for a group.
+struct Emit {
+    group: usize,
+    key: Box<[u8]>,
+    start: i64,
+    end: i64,
+    rowtime: i64,
+    tombstone: bool,
+}
+
+/// A table source's current row per key: its group and its aggregate arguments, which an
+/// update or a delete must retract.
+struct TableRow {
+    group_key: Box<[u8]>,
+    args: Vec<ArrayRef>,
+}
+
+/// The aggregation operator with its reader.
+pub struct Aggregator {
+    plan: AggregatePlan,
+    reader: SourceReader,
+    log: ProcessingLog,
+    keys: RowConverter,
+    index: HashMap<Box<[u8]>, usize>,
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    accumulators: Vec<Box<dyn Accumulator>>,
+    /// Session windows: the groups of each key.
+    sessions: HashMap<Box<[u8]>, Vec<usize>>,
+    /// Table sources: the current row of each source key.
+    table_rows: HashMap<Box<[u8]>, TableRow>,
+    source_keys: Option<RowConverter>,
+    /// Windows by end, for retention.
+    expiry: BTreeSet<(i64, usize)>,
+    /// EMIT FINAL: open windows by (end, key), emitted when they close.
+    pending_final: BTreeSet<(i64, Box<[u8]>, usize)>,
+    seq: i64,
+    stream_time: i64,
+    late: u64,
+    /// Batch bookkeeping: which groups were touched (to emit once) and changed (to log).
+    touched: Vec<u64>,
+    epoch: u64,
+    emits: Vec<Emit>,
+    changed: Vec<usize>,
+    deleted: Vec<Box<[u8]>>,
+    table_changed: Vec<Box<[u8]>>,
+    changelog: Option<Changelog>,
+    state_rows: RowConverter,
+    table_state_rows: Option<RowConverter>,
+}
+
+/// Splits `min_start..` windows of a hopping or tumbling window containing `ts`.
+fn time_windows(kind: WindowKind, ts: i64, out: &mut Vec<(i64, i64)>) {
+    out.clear();
+    match kind {
+        WindowKind::Tumbling { size_ms } => {
+            let size = size_ms.max(1) as i64;
+            let start = ts - ts.rem_euclid(size);
+            out.push((start, start + size));
+        }
+        WindowKind::Hopping { size_ms, advance_ms } => {
+            let (size, advance) = (size_ms.max(1) as i64, advance_ms.max(1) as i64);
+            let first = (ts - size + advance).max(0);
+            let mut start = first - first.rem_euclid(advance);
+            while start <= ts {
+                if start + size > ts {
+                    out.push((start, start + size));
+                }
+                start += advance;
+            }
+        }
+        WindowKind::Session { .. } => {}
+    }
+}
+
+impl Aggregator {
+    /// An aggregation reading `reader`, restoring its state from `changelog` when given (the
+    /// reader is then moved to the offsets the state reflects).
+    pub fn new(
+        plan: AggregatePlan,
+        mut reader: SourceReader,
+        log: ProcessingLog,
+        changelog: Option<Changelog>,
+        restore_from: Option<changelog::Restored>,
+        config: &AggregateConfig,
+    ) -> Result<Self> {
+        let key_fields: Vec<SortField> = plan
+            .agg_schema
+            .fields()
+            .iter()
+            .take(plan.group_by.len())
+            .map(|f| SortField::new(f.data_type().clone()))
+            .collect();
+        let mut accumulators = Vec::with_capacity(plan.aggregates.len());
+        for spec in &plan.aggregates {
+            accumulators.push(create(
+                &AggregateCall { name: &spec.name, args: &spec.arg_types, params: &spec.params },
+                config,
+            )?);
+        }
+        let mut state_fields = vec![SortField::new(DataType::Int64), SortField::new(DataType::Int64)];
+        state_fields.extend(accumulators.iter().map(|a| SortField::new(a.state_type())));
+        let (source_keys, table_state_rows) = if plan.source.kind == SourceKind::Table {
+            let fields: Vec<SortField> = plan
+                .source
+                .columns
+                .iter()
+                .filter(|c| c.role == ColumnRole::Key)
+                .map(|c| SortField::new(c.ty.to_arrow()))
+                .collect();
+            let mut table_fields = vec![SortField::new(DataType::Binary)];
+            for spec in &plan.aggregates {
+                table_fields.extend(spec.arg_types.iter().map(|t| SortField::new(t.clone())));
+            }
+            (Some(RowConverter::new(fields)?), Some(RowConverter::new(table_fields)?))
+        } else {
+            (None, None)
+        };
+        let checkpoint = restore_from.as_ref().and_then(|r| r.checkpoint.clone());
+        if let Some(checkpoint) = &checkpoint {
+            reader.seek(&checkpoint.positions);
+        }
+        let mut aggregator = Self {
+            reader,
+            keys: RowConverter::new(key_fields)?,
+            plan,
+            log,
+            index: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            accumulators,
+            sessions: HashMap::new(),
+            table_rows: HashMap::new(),
+            source_keys,
+            expiry: BTreeSet::new(),
+            pending_final: BTreeSet::new(),
+            seq: checkpoint.as_ref().map_or(0, |c| c.seq),
+            stream_time: checkpoint.as_ref().map_or(i64::MIN, |c| c.stream_time),
+            late: 0,
+            touched: Vec::new(),
+            epoch: 0,
+            emits: Vec::new(),
+            changed: Vec::new(),
+            deleted: Vec::new(),
+            table_changed: Vec::new(),
+            changelog,
+            state_rows: RowConverter::new(state_fields)?,
+            table_state_rows,
+        };
+        if let Some(restored) = restore_from {
+            aggregator.restore(restored)?;
+        }
+        Ok(aggregator)
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &AggregatePlan {
+        &self.plan
+    }
+
+    /// The reader (its positions are what to commit).
+    pub fn reader(&self) -> &SourceReader {
+        &self.reader
+    }
+
+    /// Records dropped because their window had closed.
+    pub fn late_records(&self) -> u64 {
+        self.late
+    }
+
+    /// Number of live groups.
+    pub fn group_count(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Reads up to `max` records and returns the rows to emit (`None` when nothing was
+    /// pending).
+    pub fn step(&mut self, max: usize) -> Result<Option<RecordBatch>> {
+        let Some(batch) = self.reader.poll(max)? else {
+            return Ok(None);
+        };
+        Ok(Some(self.process(&batch)?))
+    }
+
+    /// The current row of every group (to fill a materialized view after a restore).
+    pub fn snapshot(&mut self) -> Result<RecordBatch> {
+        self.begin_batch();
+        for g in 0..self.slots.len() {
+            if self.slots[g].live {
+                self.emit_group(g, false);
+            }
+        }
+        self.output()
+    }
+
+    /// Emits every window still open, as at the end of input (`rivulet bench`).
+    pub fn flush_final(&mut self) -> Result<RecordBatch> {
+        self.begin_batch();
+        let pending = std::mem::take(&mut self.pending_final);
+        for (_, _, group) in pending {
+            self.emit_group(group, false);
+        }
+        self.finish_batch()
+    }
+
+    /// Aggregates one input batch and returns the rows to emit.
+    pub fn process(&mut self, batch: &RecordBatch) -> Result<RecordBatch> {
+        self.begin_batch();
+        match self.update(batch) {
+            Ok(()) => {}
+            Err(e) if batch.num_rows() > 1 => {
+                // Some row's expression failed; redo the batch row by row so that only it is
+                // dropped. Rows before it were not applied: `update` evaluates every
+                // expression before it touches a group.
+                tracing::debug!(error = %e, "batch failed; retrying row by row");
+                for row in 0..batch.num_rows() {
+                    if let Err(e) = self.update(&batch.slice(row, 1)) {
+                        self.log_row(&batch.slice(row, 1), &e);
+                    }
+                }
+            }
+            Err(e) => self.log_row(batch, &e),
+        }
+        self.finish_batch()
+    }
+
+    fn begin_batch(&mut self) {
+        self.epoch += 1;
+        self.emits.clear();
+    }
+
+    fn log_row(&self, batch: &RecordBatch, error: &Error) {
+        let partition = batch
+            .column_by_name(crate::exec::source::ROWPARTITION)
+            .and_then(|a| a.as_primitive_opt::<arrow::datatypes::Int32Type>().map(|p| p.value(0)))
+            .unwrap_or_default();
+        let offset = batch
+            .column_by_name(crate::exec::source::ROWOFFSET)
+            .and_then(|a| a.as_primitive_opt::<Int64Type>().map(|p| p.value(0)))
+            .unwrap_or_default();
+        self.log.row_error(&self.plan.source.topic, partition, offset, &format!("error evaluating the query: {error}"));
+    }
+
+    /// Applies a batch to the groups, recording what to emit.
+    fn update(&mut self, batch: &RecordBatch) -> Result<()> {
+        if self.plan.source.kind == SourceKind::Table {
+            return self.update_table(batch);
+        }
+        // Streams drop null values before aggregating, as ksqlDB does.
+        let nulls = batch
+            .column_by_name(NULL_VALUE_COLUMN)
+            .ok_or_else(|| Error::internal("input batch has no null-value flag"))?
+            .as_boolean();
+        let mut keep: BooleanArray = if nulls.true_count() > 0 {
+            arrow::compute::not(nulls)?
+        } else {
+            BooleanArray::from(vec![true; batch.num_rows()])
+        };
+        if let Some(filter) = &self.plan.filter {
+            let mask = filter.evaluate(batch)?.into_array(batch.num_rows())?;
+            let mask = mask.as_boolean_opt().ok_or_else(|| Error::user("WHERE must be a BOOLEAN expression"))?;
+            keep = arrow::compute::and_kleene(&keep, mask)?;
+        }
+        let mut key_arrays = Vec::with_capacity(self.plan.group_by.len());
+        for expr in &self.plan.group_by {
+            key_arrays.push(expr.evaluate(batch)?.into_array(batch.num_rows())?);
+        }
+        // A row with a null grouping value has no group: ksqlDB drops it.
+        for array in &key_arrays {
+            if array.null_count() > 0 {
+                keep = arrow::compute::and(&keep, &arrow::compute::is_not_null(array)?)?;
+            }
+        }
+        let mut args = Vec::with_capacity(self.plan.aggregates.len());
+        for spec in &self.plan.aggregates {
+            let mut evaluated = Vec::with_capacity(spec.args.len());
+            for a in &spec.args {
+                evaluated.push(a.evaluate(batch)?.into_array(batch.num_rows())?);
+            }
+            args.push(evaluated);
+        }
+        let rowtime = batch
+            .column_by_name(ROWTIME)
+            .and_then(|a| a.as_primitive_opt::<Int64Type>())
+            .ok_or_else(|| Error::internal("input batch has no BIGINT ROWTIME"))?
+            .clone();
+        let key_rows = self.keys.convert_columns(&key_arrays)?;
+
+        let mut groups: Vec<usize> = Vec::with_capacity(batch.num_rows());
+        let mut rows: Vec<u32> = Vec::with_capacity(batch.num_rows());
+        let mut windows = Vec::new();
+        let mut lookup = Vec::new();
+        let window = self.plan.window;
+        for row in 0..batch.num_rows() {
+            if !keep.is_valid(row) || !keep.value(row) {
+                continue;
+            }
+            let ts = rowtime.value(row);
+            self.stream_time = self.stream_time.max(ts);
+            let key_row = key_rows.row(row);
+            match window {
+                None => {
+                    let g = self.group_for(key_row.as_ref(), 0, 0, &mut lookup);
+                    self.slots[g].rowtime = self.slots[g].rowtime.max(ts);
+                    self.touch(g);
+                    groups.push(g);
+                    rows.push(row as u32);
+                }
+                Some(w) if matches!(w.kind, WindowKind::Session { .. }) => {
+                    // Sessions merge groups, which must see the rows before this one.
+                    self.flush_updates(&mut groups, &mut rows, &args)?;
+                    self.session_row(key_row.as_ref(), ts, row, &args)?;
+                }
+                Some(w) => {
+                    time_windows(w.kind, ts, &mut windows);
+                    let close = self.stream_time.saturating_sub(w.grace_ms);
+                    for &(start, end) in &windows {
+                        if end <= close {
+                            self.late += 1;
+                            continue;
+                        }
+                        let g = self.group_for(key_row.as_ref(), start, end, &mut lookup);
+                        self.slots[g].rowtime = self.slots[g].rowtime.max(ts);
+                        self.touch(g);
+                        groups.push(g);
+                        rows.push(row as u32);
+                    }
+                }
+            }
+        }
+        self.flush_updates(&mut groups, &mut rows, &args)?;
+        self.seq += batch.num_rows() as i64;
+        Ok(())
+    }
+
+    /// Applies the collected (group, row) updates to the accumulators.
+    fn flush_updates(&mut self, groups: &mut Vec<usize>, rows: &mut Vec<u32>, args: &[Vec<ArrayRef>]) -> Result<()> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let identity = rows.len() == args.first().and_then(|a| a.first()).map_or(usize::MAX, |a| a.len())
+            && rows.iter().enumerate().all(|(i, &r)| i as u32 == r);
+        let indices = UInt32Array::from(std::mem::take(rows));
+        let seq: Vec<i64> = indices.values().iter().map(|&r| self.seq + r as i64).collect();
+        for (acc, arrays) in self.accumulators.iter_mut().zip(args) {
+            let taken: Vec<ArrayRef> = if identity {
+                arrays.clone()
+            } else {
+                arrays.iter().map(|a| arrow::compute::take(a, &indices, None)).collect::<std::result::Result<_, _>>()?
+            };
+            acc.update(groups, &taken, &seq, false)?;
+        }
+        groups.clear();
+        Ok(())
+    }
+
+    /// A session-windowed row: merge the sessions it bridges, then add it.
+    fn session_row(&mut self, key_row: &[u8], ts: i64, row: usize, args: &[Vec<ArrayRef>]) -> Result<()> {
+        let Some(w) = self.plan.window else { return Ok(()) };
+        let WindowKind::Session { gap_ms } = w.kind else { return Ok(()) };
+        let gap = gap_ms as i64;
+        let found: Vec<usize> = self
+            .sessions
+            .get(key_row)
+            .map(|groups| {
+                groups
+                    .iter()
+                    .copied()
+                    .filter(|&g| self.slots[g].end >= ts - gap && self.slots[g].start <= ts + gap)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (mut start, mut end, mut rowtime) = (ts, ts, ts);
+        for &g in &found {
+            start = start.min(self.slots[g].start);
+            end = end.max(self.slots[g].end);
+            rowtime = rowtime.max(self.slots[g].rowtime);
+        }
+        if end < self.stream_time.saturating_sub(w.grace_ms) {
+            self.late += 1;
+            return Ok(());
+        }
+        let mut lookup = Vec::new();
+        let target = if (start, end) == (ts, ts) && found.len() == 1 {
+            found[0]
+        } else {
+            // Every merged session is replaced: emit its removal, fold its state into a new
+            // group.
+            let mut old_states = Vec::with_capacity(found.len());
+            for &g in &found {
+                self.emits.push(Emit {
+                    group: g,
+                    key: self.slots[g].key.clone(),
+                    start: self.slots[g].start,
+                    end: self.slots[g].end,
+                    rowtime: self.slots[g].rowtime,
+                    tombstone: true,
+                });
+                old_states.push(g);
+            }
+            // The new group must not reuse a merged group's number before its state moved.
+            let target = self.new_group(key_row, start, end, &mut lookup);
+            for g in old_states {
+                for acc in &mut self.accumulators {
+                    acc.merge(target, g)?;
+                }
+                self.free_group(g);
+            }
+            target
+        };
+        self.slots[target].rowtime = rowtime;
+        let indices = UInt32Array::from(vec![row as u32]);
+        for (acc, arrays) in self.accumulators.iter_mut().zip(args) {
+            let taken: Vec<ArrayRef> = arrays
+                .iter()
+                .map(|a| arrow::compute::take(a, &indices, None))
+                .collect::<std::result::Result<_, _>>()?;
+            acc.update(&[target], &taken, &[self.seq + row as i64], false)?;
+        }
+        self.touch(target);
+        Ok(())
+    }
+
+    /// A table source: each row replaces the previous row of its key.
+    fn update_table(&mut self, batch: &RecordBatch) -> Result<()> {
+        let source_keys = self.source_keys.as_ref().ok_or_else(|| Error::internal("table aggregation without keys"))?;
+        let key_columns: Vec<ArrayRef> = self
+            .plan
+            .source
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.role == ColumnRole::Key)
+            .map(|(i, _)| batch.column(i).clone())
+            .collect();
+        let source_rows = source_keys.convert_columns(&key_columns)?;
+        let nulls = batch
+            .column_by_name(NULL_VALUE_COLUMN)
+            .ok_or_else(|| Error::internal("input batch has no null-value flag"))?
+            .as_boolean()
+            .clone();
+        let mut keep: BooleanArray = arrow::compute::not(&nulls)?;
+        if let Some(filter) = &self.plan.filter {
+            let mask = filter.evaluate(batch)?.into_array(batch.num_rows())?;
+            let mask = mask.as_boolean_opt().ok_or_else(|| Error::user("WHERE must be a BOOLEAN expression"))?;
+            keep = arrow::compute::and_kleene(&keep, mask)?;
+        }
+        let mut key_arrays = Vec::with_capacity(self.plan.group_by.len());
+        for expr in &self.plan.group_by {
+            let array = expr.evaluate(batch)?.into_array(batch.num_rows())?;
+            if array.null_count() > 0 {
+                keep = arrow::compute::and(&keep, &arrow::compute::is_not_null(&array)?)?;
+            }
+            key_arrays.push(array);
+        }
+        let mut args = Vec::with_capacity(self.plan.aggregates.len());
+        for spec in &self.plan.aggregates {
+            let mut evaluated = Vec::with_capacity(spec.args.len());
+            for a in &spec.args {
+                evaluated.push(a.evaluate(batch)?.into_array(batch.num_rows())?);
+            }
+            args.push(evaluated);
+        }
+        let rowtime = batch
+            .column_by_name(ROWTIME)
+            .and_then(|a| a.as_primitive_opt::<Int64Type>())
+            .ok_or_else(|| Error::internal("input batch has no BIGINT ROWTIME"))?
+            .clone();
+        let key_rows = self.keys.convert_columns(&key_arrays)?;
+        let mut lookup = Vec::new();
+        for row in 0..batch.num_rows() {
+            // A record without a key is not a row of the table.
+            if key_columns.iter().all(|k| k.is_null(row)) {
+                continue;
+            }
+            let ts = rowtime.value(row);
+            self.stream_time = self.stream_time.max(ts);
+            let source_key: Box<[u8]> = source_rows.row(row).as_ref().into();
+            if let Some(old) = self.table_rows.remove(&source_key)
+                && let Some(&g) = self.index.get(&old.group_key)
+            {
+                for (acc, old_args) in self.accumulators.iter_mut().zip(&old.args_by_call(&self.plan)) {
+                    acc.update(&[g], old_args, &[self.seq + row as i64], true)?;
+                }
+                self.slots[g].rowtime = self.slots[g].rowtime.max(ts);
+                self.touch(g);
+                self.table_changed.push(source_key.clone());
+            }
+            if keep.is_valid(row) && keep.value(row) {
+                let g = self.group_for(key_rows.row(row).as_ref(), 0, 0, &mut lookup);
+                let mut row_args = Vec::new();
+                for (acc, arrays) in self.accumulators.iter_mut().zip(&args) {
+                    let one: Vec<ArrayRef> = arrays
+                        .iter()
+                        .map(|a| arrow::compute::concat(&[a.slice(row, 1).as_ref()]))
+                        .collect::<std::result::Result<_, _>>()?;
+                    acc.update(&[g], &one, &[self.seq + row as i64], false)?;
+                    row_args.extend(one);
+                }
+                self.slots[g].rowtime = self.slots[g].rowtime.max(ts);
+                self.touch(g);
+                self.table_rows
+                    .insert(source_key.clone(), TableRow { group_key: self.slots[g].key.clone(), args: row_args });
+                self.table_changed.push(source_key);
+            }
+        }
+        self.seq += batch.num_rows() as i64;
+        Ok(())
+    }
+
+    /// The group of (key, window start), created when new.
+    fn group_for(&mut self, key_row: &[u8], start: i64, end: i64, lookup: &mut Vec<u8>) -> usize {
+        lookup.clear();
+        lookup.extend_from_slice(key_row);
+        lookup.extend_from_slice(&start.to_be_bytes());
+        if let Some(&g) = self.index.get(lookup.as_slice()) {
+            return g;
+        }
+        self.new_group(key_row, start, end, lookup)
+    }
+
+    fn new_group(&mut self, key_row: &[u8], start: i64, end: i64, lookup: &mut Vec<u8>) -> usize {
+        lookup.clear();
+        lookup.extend_from_slice(key_row);
+        lookup.extend_from_slice(&start.to_be_bytes());
+        let key: Box<[u8]> = lookup.as_slice().into();
+        let slot = Slot { key: key.clone(), start, end, rowtime: i64::MIN, live: true, passed: false };
+        let g = match self.free.pop() {
+            Some(g) => {
+                self.slots[g] = slot;
+                g
+            }
+            None => {
+                self.slots.push(slot);
+                self.slots.len() - 1
+            }
+        };
+        self.index.insert(key, g);
+        if let Some(w) = self.plan.window {
+            self.expiry.insert((end, g));
+            if matches!(w.kind, WindowKind::Session { .. }) {
+                self.sessions.entry(key_row.into()).or_default().push(g);
+            }
+            if self.plan.emit_final {
+                self.pending_final.insert((end, self.slots[g].key.clone(), g));
+            }
+        }
+        g
+    }
+
+    /// Forgets a group: its window expired or it was merged into another session.
+    fn free_group(&mut self, g: usize) {
+        let slot = &mut self.slots[g];
+        if !slot.live {
+            return;
+        }
+        slot.live = false;
+        let key = slot.key.clone();
+        let (start, end) = (slot.start, slot.end);
+        self.index.remove(&key);
+        self.expiry.remove(&(end, g));
+        self.pending_final.remove(&(end, key.clone(), g));
+        let key_row: Box<[u8]> = key[..key.len() - 8].into();
+        if let Some(groups) = self.sessions.get_mut(&key_row) {
+            groups.retain(|&x| x != g);
+            if groups.is_empty() {
+                self.sessions.remove(&key_row);
+            }
+        }
+        let _ = start;
+        for acc in &mut self.accumulators {
+            acc.reset(g);
+        }
+        self.deleted.push(key);
+        self.free.push(g);
+    }
+
+    fn touch(&mut self, g: usize) {
+        if self.touched.len() <= g {
+            self.touched.resize(g + 1, 0);
+        }
+        if self.touched[g] != self.epoch {
+            self.touched[g] = self.epoch;
+            self.changed.push(g);
+            if !self.plan.emit_final {
+                self.emit_group(g, false);
+            }
+        }
+    }
+
+    fn emit_group(&mut self, g: usize, tombstone: bool) {
+        let slot = &self.slots[g];
+        self.emits.push(Emit {
+            group: g,
+            key: slot.key.clone(),
+            start: slot.start,
+            end: slot.end,
+            rowtime: slot.rowtime,
+            tombstone,
+        });
+    }
+
+    /// Closes windows (EMIT FINAL), expires old ones and builds the output batch.
+    fn finish_batch(&mut self) -> Result<RecordBatch> {
+        if let Some(w) = self.plan.window {
+            if self.plan.emit_final {
+                let close = self.stream_time.saturating_sub(w.grace_ms);
+                while let Some(first) = self.pending_final.first() {
+                    if first.0 > close {
+                        break;
+                    }
+                    let Some((_, _, g)) = self.pending_final.pop_first() else { break };
+                    self.emit_group(g, false);
+                }
+            }
+            let horizon = self.stream_time.saturating_sub(w.retention_ms);
+            while let Some(&(end, g)) = self.expiry.first() {
+                if end >= horizon {
+                    break;
+                }
+                self.free_group(g);
+            }
+        }
+        self.output()
+    }
+
+    /// The rows of this batch's emissions: HAVING and the projection over the groups' rows.
+    fn output(&mut self) -> Result<RecordBatch> {
+        let emits = std::mem::take(&mut self.emits);
+        let n = emits.len();
+        let parser = self.keys.parser();
+        let key_rows: Vec<_> = emits.iter().map(|e| parser.parse(&e.key[..e.key.len() - 8])).collect();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.plan.agg_schema.fields().len());
+        if !self.plan.group_by.is_empty() {
+            columns.extend(self.keys.convert_rows(key_rows)?);
+        }
+        let starts: ArrayRef = Arc::new(emits.iter().map(|e| e.start).collect::<Int64Array>());
+        let ends: ArrayRef = Arc::new(emits.iter().map(|e| e.end).collect::<Int64Array>());
+        if self.plan.window.is_some() {
+            columns.push(starts.clone());
+            columns.push(ends.clone());
+        }
+        let groups: Vec<usize> = emits.iter().map(|e| e.group).collect();
+        for acc in &self.accumulators {
+            columns.push(acc.evaluate(&groups)?);
+        }
+        columns.push(Arc::new(emits.iter().map(|e| e.rowtime).collect::<Int64Array>()));
+        let rows = RecordBatch::try_new(self.plan.agg_schema.clone(), columns)?;
+        let mut tombstones: Vec<bool> = emits.iter().map(|e| e.tombstone).collect();
+        let mut keep = vec![true; n];
+        if let Some(having) = &self.plan.having
+            && n > 0
+        {
+            let mask = having.evaluate(&rows)?.into_array(n)?;
+            let mask = mask.as_boolean_opt().ok_or_else(|| Error::user("HAVING must be a BOOLEAN expression"))?;
+            for (i, e) in emits.iter().enumerate() {
+                if e.tombstone {
+                    continue;
+                }
+                let passes = mask.is_valid(i) && mask.value(i);
+                let slot = &mut self.slots[e.group];
+                if passes {
+                    slot.passed = true;
+                } else if slot.passed {
+                    slot.passed = false;
+                    tombstones[i] = true;
+                } else {
+                    keep[i] = false;
+                }
+            }
+        }
+        let tombstone = BooleanArray::from(tombstones);
+        let mut out: Vec<ArrayRef> = Vec::with_capacity(self.plan.output_schema.fields().len() + 2);
+        for (expr, field) in self.plan.projection.iter().zip(self.plan.output_schema.fields()) {
+            let array = expr.evaluate(&rows)?.into_array(n)?;
+            out.push(if array.data_type() == field.data_type() {
+                array
+            } else {
+                arrow::compute::cast(&array, field.data_type())?
+            });
+        }
+        out.push(rows.column(rows.num_columns() - 1).clone());
+        let headers = self.plan.output_schema.field(out.len()).data_type().clone();
+        out.push(arrow::array::new_null_array(&headers, n));
+        out.push(Arc::new(tombstone));
+        let mut batch = RecordBatch::try_new(self.plan.output_schema.clone(), out)?;
+        if self.plan.window.is_some() {
+            batch = with_window_columns(batch, starts, ends)?;
+        }
+        if keep.contains(&false) {
+            batch = arrow::compute::filter_record_batch(&batch, &BooleanArray::from(keep))?;
+        }
+        Ok(batch)
+    }
+
+    /// Writes the changes since the last checkpoint, then a checkpoint at the reader's
+    /// positions. The caller flushes before committing anything.
+    pub fn checkpoint(&mut self) -> Result<()> {
+        let Some(changelog) = self.changelog.as_mut() else {
+            self.changed.clear();
+            self.deleted.clear();
+            self.table_changed.clear();
+            return Ok(());
+        };
+        let mut live: Vec<usize> = self.changed.drain(..).filter(|&g| self.slots[g].live).collect();
+        live.sort_unstable();
+        live.dedup();
+        if !live.is_empty() {
+            let mut state_columns: Vec<ArrayRef> = vec![
+                Arc::new(live.iter().map(|&g| self.slots[g].end).collect::<Int64Array>()),
+                Arc::new(live.iter().map(|&g| self.slots[g].rowtime).collect::<Int64Array>()),
+            ];
+            for acc in &self.accumulators {
+                state_columns.push(acc.state(&live)?);
+            }
+            let rows = self.state_rows.convert_columns(&state_columns)?;
+            for (i, &g) in live.iter().enumerate() {
+                changelog.put(changelog::GROUP, &self.slots[g].key, Some(rows.row(i).as_ref().to_vec()));
+            }
+        }
+        for key in self.deleted.drain(..) {
+            if !self.index.contains_key(&key) {
+                changelog.put(changelog::GROUP, &key, None);
+            }
+        }
+        if let Some(converter) = &self.table_state_rows {
+            let mut keys: Vec<Box<[u8]>> = std::mem::take(&mut self.table_changed);
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                match self.table_rows.get(&key) {
+                    Some(row) => {
+                        let mut columns: Vec<ArrayRef> = vec![Arc::new(BinaryArray::from(vec![&row.group_key[..]]))];
+                        columns.extend(row.args.iter().cloned());
+                        let rows = converter.convert_columns(&columns)?;
+                        changelog.put(changelog::TABLE_ROW, &key, Some(rows.row(0).as_ref().to_vec()));
+                    }
+                    None => changelog.put(changelog::TABLE_ROW, &key, None),
+                }
+            }
+        }
+        changelog.checkpoint(&Checkpoint {
+            positions: self.reader.positions().to_vec(),
+            stream_time: self.stream_time,
+            seq: self.seq,
+        })
+    }
+
+    /// Rebuilds the groups from a changelog.
+    fn restore(&mut self, restored: changelog::Restored) -> Result<()> {
+        let mut lookup = Vec::new();
+        let mut groups = Vec::new();
+        let mut states = Vec::new();
+        let mut table = Vec::new();
+        for ((tag, key), value) in restored.entries {
+            match tag {
+                changelog::GROUP if key.len() >= 8 => {
+                    let mut start = [0u8; 8];
+                    start.copy_from_slice(&key[key.len() - 8..]);
+                    let start = i64::from_be_bytes(start);
+                    // The end is in the state row; set it below.
+                    let g = self.new_group(&key[..key.len() - 8], start, start, &mut lookup);
+                    groups.push(g);
+                    states.push(value);
+                }
+                changelog::TABLE_ROW => table.push((key, value)),
+                _ => {}
+            }
+        }
+        if !groups.is_empty() {
+            let parser = self.state_rows.parser();
+            let rows: Vec<_> = states.iter().map(|s| parser.parse(s)).collect();
+            let columns = self.state_rows.convert_rows(rows)?;
+            let ends = columns[0].as_primitive::<Int64Type>();
+            let rowtimes = columns[1].as_primitive::<Int64Type>();
+            for (i, &g) in groups.iter().enumerate() {
+                let (start, end) = (self.slots[g].start, ends.value(i));
+                self.expiry.remove(&(start, g));
+                self.pending_final.remove(&(start, self.slots[g].key.clone(), g));
+                self.slots[g].end = end;
+                self.slots[g].rowtime = rowtimes.value(i);
+                // Unknown after a restore; a tombstone too many is harmless, one too few is not.
+                self.slots[g].passed = true;
+                if let Some(w) = self.plan.window {
+                    self.expiry.insert((end, g));
+                    if self.plan.emit_final && end > self.stream_time.saturating_sub(w.grace_ms) {
+                        self.pending_final.insert((end, self.slots[g].key.clone(), g));
+                    }
+                }
+            }
+            for (acc, column) in self.accumulators.iter_mut().zip(&columns[2..]) {
+                acc.restore(&groups, column)?;
+            }
+        }
+        if let Some(converter) = &self.table_state_rows
+            && !table.is_empty()
+        {
+            let parser = converter.parser();
+            let rows: Vec<_> = table.iter().map(|(_, v)| parser.parse(v)).collect();
+            let columns = converter.convert_rows(rows)?;
+            let group_keys = columns[0].as_binary::<i32>();
+            for (i, (key, _)) in table.iter().enumerate() {
+                let args: Vec<ArrayRef> = columns[1..].iter().map(|c| c.slice(i, 1)).collect();
+                let args = args
+                    .iter()
+                    .map(|a| arrow::compute::concat(&[a.as_ref()]))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                self.table_rows.insert(key.as_slice().into(), TableRow { group_key: group_keys.value(i).into(), args });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TableRow {
+    /// The stored arguments split per aggregate call.
+    fn args_by_call(&self, plan: &AggregatePlan) -> Vec<Vec<ArrayRef>> {
+        let mut out = Vec::with_capacity(plan.aggregates.len());
+        let mut at = 0;
+        for spec in &plan.aggregates {
+            let n = spec.args.len();
+            out.push(self.args[at..(at + n).min(self.args.len())].to_vec());
+            at += n;
+        }
+        out
+    }
+}
+
+/// Appends the hidden window start and end columns windowed sinks read.
+pub fn with_window_columns(batch: RecordBatch, starts: ArrayRef, ends: ArrayRef) -> Result<RecordBatch> {
+    let mut fields: Vec<arrow::datatypes::FieldRef> = batch.schema().fields().iter().cloned().collect();
+    fields.push(Arc::new(arrow::datatypes::Field::new(WINDOW_START_COLUMN, DataType::Int64, false)));
+    fields.push(Arc::new(arrow::datatypes::Field::new(WINDOW_END_COLUMN, DataType::Int64, false)));
+    let mut columns = batch.columns().to_vec();
+    columns.push(starts);
+    columns.push(ends);
+    let schema: SchemaRef = Arc::new(arrow::datatypes::Schema::new(fields));
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// Hidden columns of a windowed output batch: the window of each row.
+pub const WINDOW_START_COLUMN: &str = "__window_start";
+/// See [`WINDOW_START_COLUMN`].
+pub const WINDOW_END_COLUMN: &str = "__window_end";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tumbling_and_hopping_windows() {
+        let mut out = Vec::new();
+        time_windows(WindowKind::Tumbling { size_ms: 10 }, 25, &mut out);
+        assert_eq!(out, vec![(20, 30)]);
+        time_windows(WindowKind::Tumbling { size_ms: 10 }, -5, &mut out);
+        assert_eq!(out, vec![(-10, 0)]);
+        time_windows(WindowKind::Hopping { size_ms: 10, advance_ms: 5 }, 12, &mut out);
+        assert_eq!(out, vec![(5, 15), (10, 20)]);
+        time_windows(WindowKind::Hopping { size_ms: 10, advance_ms: 5 }, 3, &mut out);
+        assert_eq!(out, vec![(0, 10)]);
+    }
+}
