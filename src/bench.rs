@@ -61,6 +61,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     let load_s = load_started.elapsed().as_secs_f64();
     engine.run_to_completion(8192)?;
+    engine.close_windows()?;
     let mut rows_out: u64 = 0;
     if let Some(sink) = &sink {
         let source = engine

@@ -211,6 +211,12 @@ impl Engine {
         self.inner.queries.run_until_idle_with(batch)
     }
 
+    /// Closes every window still open in manual queries, as at the end of a bounded input
+    /// (EMIT FINAL emits them); `rivulet bench` calls it once the input is consumed.
+    pub fn close_windows(&self) -> Result<()> {
+        self.inner.queries.close_windows()
+    }
+
     /// Stops every query, letting each commit what it wrote.
     pub fn shutdown(&self) {
         self.inner.queries.stop_all();

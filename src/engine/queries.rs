@@ -114,6 +114,21 @@ pub(crate) struct PersistentQuery {
 }
 
 impl PersistentQuery {
+    /// EMIT FINAL at the end of input: every open window is written out.
+    fn close_windows(&mut self) -> Result<()> {
+        if let Operator::Aggregate(aggregator) = &mut self.op
+            && aggregator.plan().emit_final
+        {
+            let out = aggregator.flush_final()?;
+            self.sink.write(&out)?;
+            if let Some(table) = &self.table {
+                table.write().apply(&out)?;
+            }
+            self.backend.flush()?;
+        }
+        Ok(())
+    }
+
     /// Processes up to `max` records; returns how many input records were consumed.
     fn step(&mut self, max: usize) -> Result<usize> {
         let before: i64 = self.op.reader().positions().iter().map(|p| p.1).sum();
@@ -201,6 +216,17 @@ impl RunningQueries {
         for id in ids {
             self.stop(&id);
         }
+    }
+
+    /// Emits the windows manual aggregations still hold open (end of a bounded input).
+    pub fn close_windows(&self) -> Result<()> {
+        let mut queries = self.queries.lock();
+        for runner in queries.values_mut() {
+            if let Runner::Manual(query) = runner {
+                query.close_windows()?;
+            }
+        }
+        Ok(())
     }
 
     /// Steps manual queries one record at a time until none makes progress.
