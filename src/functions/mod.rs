@@ -20,6 +20,7 @@ mod bytes;
 mod datetime;
 mod javatime;
 mod json;
+pub mod lambda;
 mod map;
 mod math;
 mod nulls;

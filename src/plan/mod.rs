@@ -1,4 +1,5 @@
 //! Planning: a statement plus the catalog become a continuous plan.
 
+pub mod coerce;
 pub mod expr;
 pub mod select;
