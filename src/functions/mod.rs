@@ -27,6 +27,7 @@ mod nulls;
 mod other;
 mod regex;
 mod string;
+pub mod table;
 mod url;
 mod util;
 

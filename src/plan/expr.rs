@@ -62,6 +62,16 @@ impl<'a> ExprPlanner<'a> {
         Ok(self.state.create_physical_expr(logical, &self.df_schema)?)
     }
 
+    /// Compiles a call of `udf` (a function outside the ksqlDB library) on `args`.
+    pub fn physical_call(
+        &self,
+        udf: Arc<datafusion::logical_expr::ScalarUDF>,
+        args: &[ast::Expr],
+    ) -> Result<Arc<dyn PhysicalExpr>> {
+        let args = args.iter().map(|a| self.logical(a)).collect::<Result<Vec<_>>>()?;
+        Ok(self.state.create_physical_expr(call(udf, args), &self.df_schema)?)
+    }
+
     /// The SQL type an expression evaluates to.
     pub fn sql_type(&self, expr: &ast::Expr) -> Result<SqlType> {
         let physical = self.physical(expr)?;
