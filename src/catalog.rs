@@ -59,6 +59,16 @@ impl WindowType {
             WindowType::Session => "SESSION",
         }
     }
+
+    /// How keys with this window are serialized.
+    pub fn key_layout(self) -> crate::format::WindowLayout {
+        match self {
+            WindowType::Tumbling { size_ms } | WindowType::Hopping { size_ms } => {
+                crate::format::WindowLayout::Time { size_ms }
+            }
+            WindowType::Session => crate::format::WindowLayout::Session,
+        }
+    }
 }
 
 /// Where a source's event time comes from.

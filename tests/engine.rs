@@ -119,3 +119,35 @@ fn a_syntax_error_names_its_position() {
     let position = err.position().expect("a position");
     assert_eq!((position.line, position.column), (2, 10));
 }
+
+#[test]
+fn windowed_sources_expose_their_window_bounds() {
+    use rivulet::format::{WindowBounds, WindowLayout, encode_windowed_key};
+    let engine = Engine::open(EngineConfig::default()).unwrap();
+    engine
+        .execute(
+            "CREATE STREAM tumbling (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON', WINDOW_TYPE='TUMBLING', WINDOW_SIZE='10 SECONDS');
+             CREATE STREAM sessions (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', WINDOW_TYPE='SESSION');",
+        )
+        .unwrap();
+    let backend = engine.backend();
+    let produce = |topic: &str, layout, bounds| {
+        let key = encode_windowed_key(Some(b"a"), layout, bounds);
+        let record = rivulet::topic::ProducerRecord {
+            key: Some(key),
+            value: Some(br#"{"V": 1}"#.to_vec()),
+            ..Default::default()
+        };
+        backend.produce(topic, vec![record]).unwrap();
+    };
+    produce("t", WindowLayout::Time { size_ms: 10_000 }, WindowBounds { start: 20_000, end: 0 });
+    produce("s", WindowLayout::Session, WindowBounds { start: 5, end: 70 });
+    for (stream, expected) in [("tumbling", [20_000, 30_000]), ("sessions", [5, 70])] {
+        let sql = format!("SELECT k, WINDOWSTART AS ws, WINDOWEND AS we, v FROM {stream};");
+        let StatementResult::Rows { rows, .. } = engine.execute(&sql).unwrap().pop().unwrap() else {
+            panic!("expected rows")
+        };
+        let expected: Vec<serde_json::Value> = vec!["a".into(), expected[0].into(), expected[1].into(), 1.into()];
+        assert_eq!(rows, vec![expected], "{stream}");
+    }
+}

@@ -91,7 +91,11 @@ impl Sink {
                 .as_primitive_opt::<Int64Type>()
                 .ok_or_else(|| Error::internal("window end is not BIGINT"))?;
             for (row, key) in self.keys.iter_mut().enumerate() {
-                *key = Some(windowed_key(key.take(), window, starts.value(row), ends.value(row)));
+                *key = Some(crate::format::encode_windowed_key(
+                    key.as_deref(),
+                    window.key_layout(),
+                    crate::format::WindowBounds { start: starts.value(row), end: ends.value(row) },
+                ));
             }
         }
         let rowtime = columns[expected - 3]
@@ -117,22 +121,6 @@ impl Sink {
         self.backend.produce(&self.topic, records)?;
         Ok(rows)
     }
-}
-
-/// A windowed key as Kafka Streams lays it out: the key bytes, then for time windows the
-/// start (8 bytes, big-endian), for session windows the end and then the start.
-pub fn windowed_key(key: Option<Vec<u8>>, window: crate::catalog::WindowType, start: i64, end: i64) -> Vec<u8> {
-    let mut bytes = key.unwrap_or_default();
-    match window {
-        crate::catalog::WindowType::Tumbling { .. } | crate::catalog::WindowType::Hopping { .. } => {
-            bytes.extend_from_slice(&start.to_be_bytes())
-        }
-        crate::catalog::WindowType::Session => {
-            bytes.extend_from_slice(&end.to_be_bytes());
-            bytes.extend_from_slice(&start.to_be_bytes());
-        }
-    }
-    bytes
 }
 
 fn row_headers(headers: &arrow::array::ListArray, row: usize) -> Vec<crate::topic::Header> {

@@ -16,7 +16,7 @@ use crate::catalog::{ColumnRole, Source};
 use crate::error::{Error, Result};
 use crate::exec::processing_log::ProcessingLog;
 use crate::exec::time::TimestampExtractor;
-use crate::format::RowDecoder;
+use crate::format::{RowDecoder, decode_windowed_key};
 use crate::topic::{Record, SharedBackend};
 
 /// Names of the pseudo-columns every source batch carries.
@@ -153,9 +153,36 @@ impl SourceReader {
         // one decoder only; such rows are filled with nulls and filtered out at the end, so that
         // the decoders stay aligned without per-row undo.
         let mut good: Vec<bool> = Vec::with_capacity(records.len());
+        let layout = self.source.window.map(|w| w.key_layout());
+        let mut window_start = Int64Builder::with_capacity(if layout.is_some() { records.len() } else { 0 });
+        let mut window_end = Int64Builder::with_capacity(if layout.is_some() { records.len() } else { 0 });
         for record in records {
             let mut ok = true;
-            if let Err(e) = self.key.append(record.key.as_deref()) {
+            // A windowed key is the key's own bytes followed by its window.
+            let mut key_bytes = record.key.as_deref();
+            if let Some(layout) = layout {
+                match key_bytes.map(|b| decode_windowed_key(b, layout)).transpose() {
+                    Ok(Some((key, bounds))) => {
+                        key_bytes = key;
+                        window_start.append_value(bounds.start);
+                        window_end.append_value(bounds.end);
+                    }
+                    Ok(None) => {
+                        window_start.append_null();
+                        window_end.append_null();
+                    }
+                    Err(e) => {
+                        self.log.record_error(&self.source.topic, record, &format!("failed to deserialize key: {e}"));
+                        window_start.append_null();
+                        window_end.append_null();
+                        key_bytes = None;
+                        ok = false;
+                    }
+                }
+            }
+            if !ok {
+                append_null(&mut self.key)?;
+            } else if let Err(e) = self.key.append(key_bytes) {
                 self.log.record_error(&self.source.topic, record, &format!("failed to deserialize key: {}", e.0));
                 append_null(&mut self.key)?;
                 ok = false;
@@ -185,11 +212,9 @@ impl SourceReader {
             };
             columns.push(array.ok_or_else(|| Error::internal("decoder returned fewer columns than the source has"))?);
         }
-        if self.source.window.is_some() {
-            // Windowed sources are read back by later work on windowed keys; until then the
-            // bounds are unknown.
-            columns.push(Arc::new(arrow::array::new_null_array(&DataType::Int64, kept.len())));
-            columns.push(Arc::new(arrow::array::new_null_array(&DataType::Int64, kept.len())));
+        if layout.is_some() {
+            columns.push(Arc::new(window_start.finish()));
+            columns.push(Arc::new(window_end.finish()));
         }
         columns.push(Arc::new(rowtime.finish()));
         columns.push(Arc::new(partition.finish()));

@@ -20,11 +20,13 @@ mod kafka;
 mod none;
 mod scalar;
 mod values;
+mod windowed;
 
 use builder::ColumnBuilder;
 
 pub use json::array_value_to_json;
 pub use values::{bytes_to_json, json_to_bytes};
+pub use windowed::{WindowBounds, WindowLayout, decode_windowed_key, encode_windowed_key};
 
 /// The formats ksqlDB knows. AVRO, PROTOBUF, PROTOBUF_NOSR and JSON_SR need a schema registry
 /// and are not supported yet.

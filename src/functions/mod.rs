@@ -21,12 +21,14 @@ mod bytes;
 mod datetime;
 mod javatime;
 mod json;
+pub mod lambda;
 mod map;
 mod math;
 mod nulls;
 mod other;
 mod regex;
 mod string;
+pub mod table;
 mod url;
 mod util;
 

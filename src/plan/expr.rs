@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::expr::{Case, Cast, InList, Like, ScalarFunction};
@@ -19,6 +19,8 @@ use datafusion::prelude::SessionContext;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::functions;
+use crate::functions::lambda::{LambdaBody, LambdaKind, LambdaUdf};
+use crate::plan::coerce;
 use crate::sql::ast::{self, BinaryOp, Literal, TypeExpr, UnaryOp};
 use crate::sql::types::SqlType;
 
@@ -30,13 +32,23 @@ pub struct ExprPlanner<'a> {
     catalog: &'a Catalog,
     /// Names a column reference may be qualified with (the source name and its alias).
     qualifiers: Vec<String>,
+    /// Inside a lambda body, arithmetic fails on a NULL operand (see
+    /// [`functions::lambda::strict_operand_udf`]).
+    strict_arithmetic: bool,
 }
 
 impl<'a> ExprPlanner<'a> {
     /// A planner over `schema`; `qualifiers` are the names `src.col` may use.
     pub fn new(schema: SchemaRef, catalog: &'a Catalog, qualifiers: Vec<String>) -> Result<Self> {
         let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
-        Ok(Self { schema, df_schema, state: SessionContext::new().state(), catalog, qualifiers })
+        Ok(Self {
+            schema,
+            df_schema,
+            state: SessionContext::new().state(),
+            catalog,
+            qualifiers,
+            strict_arithmetic: false,
+        })
     }
 
     /// The input schema.
@@ -48,6 +60,16 @@ impl<'a> ExprPlanner<'a> {
     pub fn physical(&self, expr: &ast::Expr) -> Result<Arc<dyn PhysicalExpr>> {
         let logical = self.logical(expr)?;
         Ok(self.state.create_physical_expr(logical, &self.df_schema)?)
+    }
+
+    /// Compiles a call of `udf` (a function outside the ksqlDB library) on `args`.
+    pub fn physical_call(
+        &self,
+        udf: Arc<datafusion::logical_expr::ScalarUDF>,
+        args: &[ast::Expr],
+    ) -> Result<Arc<dyn PhysicalExpr>> {
+        let args = args.iter().map(|a| self.logical(a)).collect::<Result<Vec<_>>>()?;
+        Ok(self.state.create_physical_expr(call(udf, args), &self.df_schema)?)
     }
 
     /// The SQL type an expression evaluates to.
@@ -86,8 +108,12 @@ impl<'a> ExprPlanner<'a> {
                         op_symbol(*op)
                     )));
                 }
-                let l = self.logical(left)?;
-                let r = self.logical(right)?;
+                let mut l = self.logical(left)?;
+                let mut r = self.logical(right)?;
+                if self.strict_arithmetic && is_arithmetic(*op) {
+                    l = call(functions::lambda::strict_operand_udf(), vec![l]);
+                    r = call(functions::lambda::strict_operand_udf(), vec![r]);
+                }
                 if matches!(op, BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq) {
                     let (lt, rt) = (l.get_type(&self.df_schema)?, r.get_type(&self.df_schema)?);
                     if lt.is_nested() || rt.is_nested() {
@@ -192,10 +218,23 @@ impl<'a> ExprPlanner<'a> {
                     "Cannot construct an array with all NULL elements (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.",
                 ));
             }
-            A::Array(items) => call(
-                datafusion::functions_nested::make_array::make_array_udf(),
-                items.iter().map(|e| self.logical(e)).collect::<Result<_>>()?,
-            ),
+            A::Array(items) => {
+                let elements = items
+                    .iter()
+                    .map(|e| {
+                        let expr = self.logical(e)?;
+                        let data_type = expr.get_type(&self.df_schema)?;
+                        let string_literal = match e {
+                            A::Literal(Literal::String(s)) => Some(s.clone()),
+                            _ => None,
+                        };
+                        Ok(coerce::Element { expr, data_type, string_literal })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let plain: Vec<Expr> = elements.iter().map(|e| e.expr.clone()).collect();
+                let args = coerce::coerce_elements(elements)?.unwrap_or(plain);
+                call(datafusion::functions_nested::make_array::make_array_udf(), args)
+            }
             A::Map(entries) => {
                 let keys = entries.iter().map(|(k, _)| self.logical(k)).collect::<Result<Vec<_>>>()?;
                 let values = entries.iter().map(|(_, v)| self.logical(v)).collect::<Result<Vec<_>>>()?;
@@ -242,12 +281,142 @@ impl<'a> ExprPlanner<'a> {
     }
 
     fn function(&self, name: &str, args: &[ast::Expr]) -> Result<Expr> {
+        if let Some(kind) = LambdaKind::from_name(name)
+            && args.iter().any(|a| matches!(a, ast::Expr::Lambda { .. }))
+        {
+            return self.lambda_call(kind, args);
+        }
         let Some(udf) = functions::scalar_udf(name) else {
             return Err(Error::user(format!("Can't find any functions with the name '{name}'")));
         };
         let args = args.iter().map(|a| self.logical(a)).collect::<Result<Vec<_>>>()?;
         Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, args)))
     }
+}
+
+impl ExprPlanner<'_> {
+    /// Plans `TRANSFORM`, `FILTER` or `REDUCE`: each lambda body is compiled over its
+    /// parameters and the outer columns it uses, which the call then takes as extra arguments.
+    fn lambda_call(&self, kind: LambdaKind, args: &[ast::Expr]) -> Result<Expr> {
+        let name = kind.name();
+        let fixed = if kind == LambdaKind::Reduce { 2 } else { 1 };
+        if args.len() <= fixed || args[..fixed].iter().any(|a| matches!(a, ast::Expr::Lambda { .. })) {
+            return Err(Error::user(format!("{name} takes {} argument(s) followed by lambdas", fixed)));
+        }
+        let collection = self.logical(&args[0])?;
+        let collection_type = collection.get_type(&self.df_schema)?;
+        let mut inputs = vec![collection];
+        let state_type = if kind == LambdaKind::Reduce {
+            let init = self.logical(&args[1])?;
+            let t = init.get_type(&self.df_schema)?;
+            inputs.push(init);
+            Some(t)
+        } else {
+            None
+        };
+        // The types of each lambda's parameters, and how many lambdas there must be.
+        let (element_params, lambda_count) = match (&collection_type, kind) {
+            (DataType::List(f), LambdaKind::Transform | LambdaKind::Filter) => (vec![f.data_type().clone()], 1),
+            (DataType::List(f), LambdaKind::Reduce) => (vec![f.data_type().clone()], 1),
+            (DataType::Map(entries, _), _) => match entries.data_type() {
+                DataType::Struct(kv) if kv.len() == 2 => (
+                    vec![kv[0].data_type().clone(), kv[1].data_type().clone()],
+                    if kind == LambdaKind::Transform { 2 } else { 1 },
+                ),
+                other => return Err(Error::internal(format!("map entries of unexpected type {other}"))),
+            },
+            (DataType::Null, _) => (vec![DataType::Null], 1),
+            (other, _) => {
+                return Err(Error::user(format!(
+                    "{name} needs an ARRAY or a MAP as its first argument, not {}",
+                    type_text(other)
+                )));
+            }
+        };
+        let param_types: Vec<DataType> = state_type.iter().cloned().chain(element_params).collect();
+        let lambdas = &args[fixed..];
+        if lambdas.len() != lambda_count {
+            return Err(Error::user(format!(
+                "{name} over {} takes {lambda_count} lambda(s)",
+                type_text(&collection_type)
+            )));
+        }
+        // Plan each body over its parameters and every outer column, then keep the outer
+        // columns the bodies actually use.
+        let mut planned = Vec::with_capacity(lambdas.len());
+        for lambda in lambdas {
+            let ast::Expr::Lambda { params, body } = lambda else {
+                return Err(Error::user(format!("{name} expects a lambda here, not {}", expr_text(lambda))));
+            };
+            if params.len() != param_types.len() {
+                return Err(Error::user(format!(
+                    "the lambda of {name} takes {} parameter(s), not {}",
+                    param_types.len(),
+                    params.len()
+                )));
+            }
+            let param_fields: Vec<Field> =
+                params.iter().zip(&param_types).map(|(p, t)| Field::new(p.as_str(), t.clone(), true)).collect();
+            let outer = self.schema.fields().iter().filter(|f| !params.contains(f.name())).map(|f| f.as_ref().clone());
+            let schema = Arc::new(Schema::new(param_fields.iter().cloned().chain(outer).collect::<Vec<_>>()));
+            let mut planner = ExprPlanner::new(schema, self.catalog, self.qualifiers.clone())?;
+            planner.strict_arithmetic = true;
+            let logical = planner.logical(body)?;
+            planned.push((params, param_fields, logical));
+        }
+        let used: std::collections::HashSet<String> = planned
+            .iter()
+            .flat_map(|(params, _, logical)| {
+                logical
+                    .column_refs()
+                    .into_iter()
+                    .map(|c| c.name.clone())
+                    .filter(|n| !params.contains(n))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let captured: Vec<Field> =
+            self.schema.fields().iter().filter(|f| used.contains(f.name())).map(|f| f.as_ref().clone()).collect();
+        let mut bodies = Vec::with_capacity(planned.len());
+        for (i, (_, param_fields, logical)) in planned.into_iter().enumerate() {
+            let schema =
+                Arc::new(Schema::new(param_fields.into_iter().chain(captured.iter().cloned()).collect::<Vec<_>>()));
+            let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+            let expr = self.state.create_physical_expr(logical, &df_schema)?;
+            let body_type = expr.data_type(&schema)?;
+            let result = match (kind, &state_type) {
+                // The state keeps the type of the initial value (unless that is an untyped NULL).
+                (LambdaKind::Reduce, Some(t)) if *t != DataType::Null => t.clone(),
+                // A map key is never NULL-typed: an untyped NULL key stays a STRING.
+                (LambdaKind::Transform, _) if i == 0 && body_type == DataType::Null && lambda_count == 2 => {
+                    DataType::Utf8
+                }
+                _ => body_type,
+            };
+            if kind == LambdaKind::Filter && !matches!(result, DataType::Boolean | DataType::Null) {
+                return Err(Error::user(format!(
+                    "the lambda of FILTER must return a BOOLEAN, not {}",
+                    type_text(&result)
+                )));
+            }
+            bodies.push(LambdaBody { expr, schema, result });
+        }
+        let return_type = match (kind, &collection_type) {
+            (LambdaKind::Transform, DataType::Map(_, _)) => {
+                functions::lambda::map_of(bodies[0].result.clone(), bodies[1].result.clone())
+            }
+            (LambdaKind::Transform, _) => DataType::List(Arc::new(Field::new("item", bodies[0].result.clone(), true))),
+            (LambdaKind::Filter, _) => collection_type.clone(),
+            (LambdaKind::Reduce, _) => bodies[0].result.clone(),
+        };
+        inputs.extend(captured.iter().map(|f| Expr::Column(datafusion::common::Column::new_unqualified(f.name()))));
+        let udf = datafusion::logical_expr::ScalarUDF::new_from_impl(LambdaUdf::new(kind, bodies, return_type));
+        Ok(call(Arc::new(udf), inputs))
+    }
+}
+
+fn is_arithmetic(op: BinaryOp) -> bool {
+    matches!(op, BinaryOp::Plus | BinaryOp::Minus | BinaryOp::Multiply | BinaryOp::Divide | BinaryOp::Modulo)
 }
 
 fn qualified(qualifier: Option<&str>, name: &str) -> String {
@@ -257,7 +426,8 @@ fn qualified(qualifier: Option<&str>, name: &str) -> String {
     }
 }
 
-fn call(udf: Arc<datafusion::logical_expr::ScalarUDF>, args: Vec<Expr>) -> Expr {
+/// A call of a DataFusion scalar function.
+pub(crate) fn call(udf: Arc<datafusion::logical_expr::ScalarUDF>, args: Vec<Expr>) -> Expr {
     Expr::ScalarFunction(ScalarFunction::new_udf(udf, args))
 }
 

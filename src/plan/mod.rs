@@ -1,5 +1,6 @@
 //! Planning: a statement plus the catalog become a continuous plan.
 
 pub mod aggregate;
+pub mod coerce;
 pub mod expr;
 pub mod select;

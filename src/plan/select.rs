@@ -18,7 +18,7 @@ use crate::sql::ast::{self, Expr, Query, SelectItem, SourceKind};
 use crate::sql::types::SqlType;
 
 /// The table functions: one input row becomes many.
-pub const TABLE_FUNCTIONS: [&str; 1] = ["EXPLODE"];
+pub const TABLE_FUNCTIONS: [&str; 2] = ["EXPLODE", "CUBE_EXPLODE"];
 
 /// Names no column or alias may take.
 pub const RESERVED: [&str; 5] = [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND];
@@ -102,7 +102,13 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
                 return Err(Error::user(format!("Function '{name}' does not accept parameters ({arg_type}).")));
             };
             let column = format!("__tf_{}", table_functions.len());
-            table_functions.push(planner.physical(arg)?);
+            // CUBE_EXPLODE(a) is EXPLODE(CUBE(a)): one row per combination of a's elements.
+            let (arg, element) = if name == "CUBE_EXPLODE" {
+                (planner.physical_call(crate::functions::table::cube_udf(), args)?, SqlType::Array(element))
+            } else {
+                (planner.physical(arg)?, *element)
+            };
+            table_functions.push(arg);
             tf_fields.push(Field::new(&column, element.to_arrow(), true));
             item.expr = Expr::Column { qualifier: None, name: column };
         }

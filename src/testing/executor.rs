@@ -279,7 +279,7 @@ fn input_record(input: &RecordSpec, catalog: &Catalog) -> Result<ProducerRecord,
         None => serialize(None, &Fields::empty(), &input.key),
     }
     .map_err(|e| format!("cannot serialize key {}: {e}", input.key))?;
-    // SEAM: windowed keys; see `testing::window`.
+    // Windowed keys carry their window after the key bytes (see `format::encode_windowed_key`).
     if let (Some(w), Some(wtype)) = (&input.window, source.and_then(|s| s.window)) {
         key = Some(window::encode(key, wtype, w.start, w.end));
     }
@@ -396,7 +396,7 @@ fn read_topic(
 fn decode_record(record: Record, source: Option<&Source>) -> Result<ActualRecord, String> {
     let mut key_bytes = record.key;
     let mut window = None;
-    // SEAM: windowed keys; see `testing::window`.
+    // Windowed keys carry their window after the key bytes (see `format::encode_windowed_key`).
     if let Some(wtype) = source.and_then(|s| s.window)
         && let Some(bytes) = &key_bytes
     {
