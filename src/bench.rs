@@ -73,23 +73,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             Some(path) => Box::new(BufWriter::new(std::fs::File::create(path)?)),
             None => Box::new(std::io::sink()),
         };
-        let backend = engine.backend();
-        let partitions = backend.describe_topic(&source.topic)?.map(|d| d.config.partitions).unwrap_or(1);
-        for partition in 0..partitions {
-            let mut offset = backend.start_offset(&source.topic, partition)?;
-            loop {
-                let records = backend.read(&source.topic, partition, offset, 65536)?;
-                let Some(last) = records.last() else { break };
-                offset = last.offset + 1;
-                for record in records {
-                    if let Some(value) = record.value {
-                        out.write_all(&value)?;
-                        out.write_all(b"\n")?;
-                        rows_out += 1;
-                    }
-                }
-            }
-        }
+        rows_out = write_rows(&engine, &source, &mut out)?;
         out.flush()?;
     }
     let wall_s = started.elapsed().as_secs_f64();
@@ -104,6 +88,51 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         peak_rss_mb()
     );
     Ok(())
+}
+
+/// Writes the rows of `source`'s topic as JSON objects, one a line: key columns, the window
+/// bounds of a windowed key, then the value columns. Tombstones are left out.
+fn write_rows(engine: &Engine, source: &rivulet::catalog::Source, out: &mut dyn Write) -> Result<u64> {
+    use arrow::array::{Array, AsArray};
+    let backend = engine.backend();
+    let partitions = backend.describe_topic(&source.topic)?.map(|d| d.config.partitions).unwrap_or(1);
+    let mut positions = Vec::with_capacity(partitions as usize);
+    for partition in 0..partitions {
+        positions.push((partition, backend.start_offset(&source.topic, partition)?));
+    }
+    let log = rivulet::exec::processing_log::ProcessingLog::new(backend.clone(), "bench");
+    let mut reader = rivulet::exec::source::SourceReader::new(source.clone(), backend, positions, log)?;
+    let schema = reader.schema().clone();
+    let mut names: Vec<(usize, String)> = Vec::new();
+    let keys = source.columns.iter().enumerate().filter(|(_, c)| c.role == rivulet::catalog::ColumnRole::Key);
+    names.extend(keys.map(|(i, c)| (i, c.name.clone())));
+    for bound in [rivulet::exec::source::WINDOWSTART, rivulet::exec::source::WINDOWEND] {
+        if source.window.is_some()
+            && let Ok(i) = schema.index_of(bound)
+        {
+            names.push((i, bound.to_string()));
+        }
+    }
+    let values = source.columns.iter().enumerate().filter(|(_, c)| c.role == rivulet::catalog::ColumnRole::Value);
+    names.extend(values.map(|(i, c)| (i, c.name.clone())));
+    let null_value = schema.index_of(rivulet::exec::source::NULL_VALUE_COLUMN)?;
+    let mut rows = 0u64;
+    while let Some(batch) = reader.poll(65_536)? {
+        let tombstones = batch.column(null_value).as_boolean();
+        for row in 0..batch.num_rows() {
+            if tombstones.is_valid(row) && tombstones.value(row) {
+                continue;
+            }
+            let mut object = serde_json::Map::with_capacity(names.len());
+            for (i, name) in &names {
+                object.insert(name.clone(), rivulet::format::array_value_to_json(batch.column(*i).as_ref(), row));
+            }
+            serde_json::to_writer(&mut *out, &object).map_err(|e| Error::external(format!("cannot write a row: {e}")))?;
+            out.write_all(b"\n")?;
+            rows += 1;
+        }
+    }
+    Ok(rows)
 }
 
 /// The bench's TOPIC may name a stream (bids → BIDS) or a topic; prefer the stream's topic.
