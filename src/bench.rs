@@ -127,7 +127,8 @@ fn write_rows(engine: &Engine, source: &rivulet::catalog::Source, out: &mut dyn 
             for (i, name) in &names {
                 object.insert(name.clone(), rivulet::format::array_value_to_json(batch.column(*i).as_ref(), row));
             }
-            serde_json::to_writer(&mut *out, &object).map_err(|e| Error::external(format!("cannot write a row: {e}")))?;
+            serde_json::to_writer(&mut *out, &object)
+                .map_err(|e| Error::external(format!("cannot write a row: {e}")))?;
             out.write_all(b"\n")?;
             rows += 1;
         }

@@ -28,6 +28,10 @@ enum Command {
     Run {
         /// The script.
         file: PathBuf,
+        /// After the script, keep running its persistent queries (and those of earlier runs
+        /// on this data directory) until they have consumed every record, then exit.
+        #[arg(long)]
+        until_idle: bool,
     },
     /// Runs ksqlDB query-validation-test (QTT) files or directories.
     Test {
@@ -63,7 +67,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Run { file } => run_script(&cli.data_dir, &file),
+        Command::Run { file, until_idle } => run_script(&cli.data_dir, &file, until_idle),
         Command::Test { paths, filter, ratchet, update_ratchet, summary_by_file, verbose, timeout } => {
             let options = rivulet::testing::RunOptions {
                 filter,
@@ -90,19 +94,25 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_script(data_dir: &std::path::Path, file: &std::path::Path) -> rivulet::Result<()> {
+fn run_script(data_dir: &std::path::Path, file: &std::path::Path, until_idle: bool) -> rivulet::Result<()> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| rivulet::Error::user(format!("cannot read {}: {e}", file.display())))?;
     let mut properties = std::collections::BTreeMap::new();
     // A script reads what its own INSERTs wrote before its queries started.
     properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
-    let engine = Engine::open(EngineConfig { data_dir: Some(data_dir.to_path_buf()), properties, background: true })?;
+    // --until-idle steps the queries on this thread (committing as they go) instead of on
+    // their own threads, so that "consumed everything" is simply "no query made progress".
+    let engine =
+        Engine::open(EngineConfig { data_dir: Some(data_dir.to_path_buf()), properties, background: !until_idle })?;
     for statement in rivulet::sql::parse(&text)? {
         let result = engine.execute_statement(&statement).map_err(|e| e.context(format!("in `{}`", statement.text)))?;
         match result {
             StatementResult::Push(push) => render::push(&push),
             other => render::result(&other),
         }
+    }
+    if until_idle {
+        engine.run_to_completion(8192)?;
     }
     engine.shutdown();
     Ok(())

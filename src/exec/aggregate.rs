@@ -17,7 +17,8 @@
 //!
 //! The state is written to the query's changelog after each batch (see `state`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Int64Array, RecordBatch, UInt32Array};
@@ -70,7 +71,9 @@ pub struct Aggregator {
     reader: SourceReader,
     log: ProcessingLog,
     keys: RowConverter,
-    index: HashMap<Box<[u8]>, usize>,
+    /// Group numbers, hashed by their slot's key: the key bytes live only in the slot.
+    index: hashbrown::HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
     slots: Vec<Slot>,
     free: Vec<usize>,
     accumulators: Vec<Box<dyn Accumulator>>,
@@ -79,16 +82,16 @@ pub struct Aggregator {
     /// Table sources: the current row of each source key.
     table_rows: HashMap<Box<[u8]>, TableRow>,
     source_keys: Option<RowConverter>,
-    /// Windows by end, for retention.
-    expiry: BTreeSet<(i64, usize)>,
-    /// EMIT FINAL: open windows by (end, key), emitted when they close.
-    pending_final: BTreeSet<(i64, Box<[u8]>, usize)>,
+    /// Groups by window end, for retention.
+    expiry: BTreeMap<i64, Vec<u32>>,
+    /// EMIT FINAL: open windows by end, emitted when they close.
+    pending_final: BTreeMap<i64, Vec<u32>>,
     seq: i64,
     stream_time: i64,
     late: u64,
     /// Batch bookkeeping: which groups were touched (to emit once) and changed (to log).
-    touched: Vec<u64>,
-    epoch: u64,
+    touched: Vec<u32>,
+    epoch: u32,
     emits: Vec<Emit>,
     changed: Vec<usize>,
     deleted: Vec<Box<[u8]>>,
@@ -174,15 +177,16 @@ impl Aggregator {
             keys: RowConverter::new(key_fields)?,
             plan,
             log,
-            index: HashMap::new(),
+            index: hashbrown::HashTable::new(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
             slots: Vec::new(),
             free: Vec::new(),
             accumulators,
             sessions: HashMap::new(),
             table_rows: HashMap::new(),
             source_keys,
-            expiry: BTreeSet::new(),
-            pending_final: BTreeSet::new(),
+            expiry: BTreeMap::new(),
+            pending_final: BTreeMap::new(),
             seq: checkpoint.as_ref().map_or(0, |c| c.seq),
             stream_time: checkpoint.as_ref().map_or(i64::MIN, |c| c.stream_time),
             late: 0,
@@ -222,6 +226,12 @@ impl Aggregator {
         self.index.len()
     }
 
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        let hash = self.hasher.hash_one(key);
+        let slots = &self.slots;
+        self.index.find(hash, |&g| &*slots[g as usize].key == key).map(|&g| g as usize)
+    }
+
     /// Reads up to `max` records and returns the rows to emit (`None` when nothing was
     /// pending).
     pub fn step(&mut self, max: usize) -> Result<Option<RecordBatch>> {
@@ -246,8 +256,8 @@ impl Aggregator {
     pub fn flush_final(&mut self) -> Result<RecordBatch> {
         self.begin_batch();
         let pending = std::mem::take(&mut self.pending_final);
-        for (_, _, group) in pending {
-            self.emit_group(group, false);
+        for (_, groups) in pending {
+            self.emit_window(groups);
         }
         self.finish_batch()
     }
@@ -274,8 +284,22 @@ impl Aggregator {
     }
 
     fn begin_batch(&mut self) {
-        self.epoch += 1;
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            // The epoch wrapped: forget which groups were touched in earlier batches.
+            self.touched.iter_mut().for_each(|t| *t = u32::MAX);
+        }
         self.emits.clear();
+    }
+
+    /// Emits the groups of one closed window, ordered by key as Kafka Streams' suppression
+    /// buffer orders them.
+    fn emit_window(&mut self, mut groups: Vec<u32>) {
+        groups.retain(|&g| self.slots[g as usize].live);
+        groups.sort_by(|&a, &b| self.slots[a as usize].key.cmp(&self.slots[b as usize].key));
+        for g in groups {
+            self.emit_group(g as usize, false);
+        }
     }
 
     fn log_row(&self, batch: &RecordBatch, error: &Error) {
@@ -526,7 +550,7 @@ impl Aggregator {
             self.stream_time = self.stream_time.max(ts);
             let source_key: Box<[u8]> = source_rows.row(row).as_ref().into();
             if let Some(old) = self.table_rows.remove(&source_key)
-                && let Some(&g) = self.index.get(&old.group_key)
+                && let Some(g) = self.find(&old.group_key)
             {
                 for (acc, old_args) in self.accumulators.iter_mut().zip(&old.args_by_call(&self.plan)) {
                     acc.update(&[g], old_args, &[self.seq + row as i64], true)?;
@@ -562,7 +586,7 @@ impl Aggregator {
         lookup.clear();
         lookup.extend_from_slice(key_row);
         lookup.extend_from_slice(&start.to_be_bytes());
-        if let Some(&g) = self.index.get(lookup.as_slice()) {
+        if let Some(g) = self.find(lookup) {
             return g;
         }
         self.new_group(key_row, start, end, lookup)
@@ -573,7 +597,8 @@ impl Aggregator {
         lookup.extend_from_slice(key_row);
         lookup.extend_from_slice(&start.to_be_bytes());
         let key: Box<[u8]> = lookup.as_slice().into();
-        let slot = Slot { key: key.clone(), start, end, rowtime: i64::MIN, live: true, passed: false };
+        let hash = self.hasher.hash_one(&*key);
+        let slot = Slot { key, start, end, rowtime: i64::MIN, live: true, passed: false };
         let g = match self.free.pop() {
             Some(g) => {
                 self.slots[g] = slot;
@@ -584,14 +609,15 @@ impl Aggregator {
                 self.slots.len() - 1
             }
         };
-        self.index.insert(key, g);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.insert_unique(hash, g as u32, |&x| hasher.hash_one(&*slots[x as usize].key));
         if let Some(w) = self.plan.window {
-            self.expiry.insert((end, g));
+            self.expiry.entry(end).or_default().push(g as u32);
             if matches!(w.kind, WindowKind::Session { .. }) {
                 self.sessions.entry(key_row.into()).or_default().push(g);
             }
             if self.plan.emit_final {
-                self.pending_final.insert((end, self.slots[g].key.clone(), g));
+                self.pending_final.entry(end).or_default().push(g as u32);
             }
         }
         g
@@ -599,16 +625,24 @@ impl Aggregator {
 
     /// Forgets a group: its window expired or it was merged into another session.
     fn free_group(&mut self, g: usize) {
-        let slot = &mut self.slots[g];
-        if !slot.live {
+        if !self.slots[g].live {
             return;
         }
-        slot.live = false;
-        let key = slot.key.clone();
-        let (start, end) = (slot.start, slot.end);
-        self.index.remove(&key);
-        self.expiry.remove(&(end, g));
-        self.pending_final.remove(&(end, key.clone(), g));
+        self.slots[g].live = false;
+        let key = self.slots[g].key.clone();
+        let end = self.slots[g].end;
+        let hash = self.hasher.hash_one(&*key);
+        if let Ok(entry) = self.index.find_entry(hash, |&x| x as usize == g) {
+            entry.remove();
+        }
+        for map in [&mut self.expiry, &mut self.pending_final] {
+            if let Some(groups) = map.get_mut(&end) {
+                groups.retain(|&x| x as usize != g);
+                if groups.is_empty() {
+                    map.remove(&end);
+                }
+            }
+        }
         let key_row: Box<[u8]> = key[..key.len() - 8].into();
         if let Some(groups) = self.sessions.get_mut(&key_row) {
             groups.retain(|&x| x != g);
@@ -616,7 +650,6 @@ impl Aggregator {
                 self.sessions.remove(&key_row);
             }
         }
-        let _ = start;
         for acc in &mut self.accumulators {
             acc.reset(g);
         }
@@ -626,7 +659,7 @@ impl Aggregator {
 
     fn touch(&mut self, g: usize) {
         if self.touched.len() <= g {
-            self.touched.resize(g + 1, 0);
+            self.touched.resize(g + 1, self.epoch.wrapping_sub(1));
         }
         if self.touched[g] != self.epoch {
             self.touched[g] = self.epoch;
@@ -654,20 +687,25 @@ impl Aggregator {
         if let Some(w) = self.plan.window {
             if self.plan.emit_final {
                 let close = self.stream_time.saturating_sub(w.grace_ms);
-                while let Some(first) = self.pending_final.first() {
-                    if first.0 > close {
+                while let Some((&end, _)) = self.pending_final.first_key_value() {
+                    if end > close {
                         break;
                     }
-                    let Some((_, _, g)) = self.pending_final.pop_first() else { break };
-                    self.emit_group(g, false);
+                    if let Some((_, groups)) = self.pending_final.pop_first() {
+                        self.emit_window(groups);
+                    }
                 }
             }
             let horizon = self.stream_time.saturating_sub(w.retention_ms);
-            while let Some(&(end, g)) = self.expiry.first() {
+            while let Some((&end, _)) = self.expiry.first_key_value() {
                 if end >= horizon {
                     break;
                 }
-                self.free_group(g);
+                if let Some((_, groups)) = self.expiry.pop_first() {
+                    for g in groups {
+                        self.free_group(g as usize);
+                    }
+                }
             }
         }
         self.output()
@@ -745,12 +783,16 @@ impl Aggregator {
     /// Writes the changes since the last checkpoint, then a checkpoint at the reader's
     /// positions. The caller flushes before committing anything.
     pub fn checkpoint(&mut self) -> Result<()> {
-        let Some(changelog) = self.changelog.as_mut() else {
+        if self.changelog.is_none() {
             self.changed.clear();
             self.deleted.clear();
             self.table_changed.clear();
             return Ok(());
-        };
+        }
+        // A deleted key may belong to a live group again (a window re-created after expiry).
+        let deleted: Vec<Box<[u8]>> =
+            std::mem::take(&mut self.deleted).into_iter().filter(|k| self.find(k).is_none()).collect();
+        let Some(changelog) = self.changelog.as_mut() else { return Ok(()) };
         let mut live: Vec<usize> = self.changed.drain(..).filter(|&g| self.slots[g].live).collect();
         live.sort_unstable();
         live.dedup();
@@ -767,10 +809,8 @@ impl Aggregator {
                 changelog.put(changelog::GROUP, &self.slots[g].key, Some(rows.row(i).as_ref().to_vec()));
             }
         }
-        for key in self.deleted.drain(..) {
-            if !self.index.contains_key(&key) {
-                changelog.put(changelog::GROUP, &key, None);
-            }
+        for key in deleted {
+            changelog.put(changelog::GROUP, &key, None);
         }
         if let Some(converter) = &self.table_state_rows {
             let mut keys: Vec<Box<[u8]>> = std::mem::take(&mut self.table_changed);
@@ -822,18 +862,19 @@ impl Aggregator {
             let columns = self.state_rows.convert_rows(rows)?;
             let ends = columns[0].as_primitive::<Int64Type>();
             let rowtimes = columns[1].as_primitive::<Int64Type>();
+            // Groups were created with end = start; move them to their real end.
+            self.expiry.clear();
+            self.pending_final.clear();
             for (i, &g) in groups.iter().enumerate() {
-                let (start, end) = (self.slots[g].start, ends.value(i));
-                self.expiry.remove(&(start, g));
-                self.pending_final.remove(&(start, self.slots[g].key.clone(), g));
+                let end = ends.value(i);
                 self.slots[g].end = end;
                 self.slots[g].rowtime = rowtimes.value(i);
                 // Unknown after a restore; a tombstone too many is harmless, one too few is not.
                 self.slots[g].passed = true;
                 if let Some(w) = self.plan.window {
-                    self.expiry.insert((end, g));
+                    self.expiry.entry(end).or_default().push(g as u32);
                     if self.plan.emit_final && end > self.stream_time.saturating_sub(w.grace_ms) {
-                        self.pending_final.insert((end, self.slots[g].key.clone(), g));
+                        self.pending_final.entry(end).or_default().push(g as u32);
                     }
                 }
             }

@@ -129,8 +129,8 @@ pub fn create(call: &AggregateCall<'_>, config: &AggregateConfig) -> Result<Box<
     Ok(match name.as_str() {
         "COUNT" => Box::new(Count { star: call.args.is_empty(), counts: Vec::new() }),
         "SUM" => match arg {
-            Some(DataType::Int32) => Box::new(SumInt { counts: Vec::new(), sums: Vec::new(), int32: true }),
-            Some(DataType::Int64) => Box::new(SumInt { counts: Vec::new(), sums: Vec::new(), int32: false }),
+            Some(DataType::Int32) => Box::new(SumInt { sums: Vec::new(), int32: true }),
+            Some(DataType::Int64) => Box::new(SumInt { sums: Vec::new(), int32: false }),
             Some(DataType::Float64) => Box::new(SumFloat { sums: Vec::new() }),
             Some(t @ DataType::Decimal128(_, _)) => Box::new(Rows::new(SumDecimal { ty: t })),
             _ => return Err(bad_params()),
@@ -305,7 +305,6 @@ impl Accumulator for Count {
 
 /// ksqlDB's integer SUM starts at 0 and wraps on overflow, like Java's `+`.
 struct SumInt {
-    counts: Vec<i64>,
     sums: Vec<i64>,
     int32: bool,
 }
@@ -326,7 +325,6 @@ impl Accumulator for SumInt {
     }
     fn update(&mut self, groups: &[usize], args: &[ArrayRef], _seq: &[i64], retract: bool) -> Result<()> {
         grow(&mut self.sums, groups, 0);
-        grow(&mut self.counts, groups, 0);
         let array = args.first().ok_or_else(|| Error::internal("SUM without an argument"))?;
         if let Some(values) = array.as_primitive_opt::<Int64Type>()
             && values.null_count() == 0

@@ -85,6 +85,21 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
     let planner = ExprPlanner::new(input_schema.clone(), catalog, qualifiers)?;
 
     let mut items = expand_items(query, &source, &planner)?;
+    if transient && source.window.is_some() {
+        // A transient `SELECT *` over a windowed source shows the window bounds after the
+        // key columns, as ksqlDB does.
+        let keys = source.key_columns().count();
+        let star = query.select.iter().any(|i| matches!(i, SelectItem::Wildcard | SelectItem::QualifiedWildcard(_)));
+        if star && query.partition_by.is_empty() {
+            for (offset, bound) in [WINDOWSTART, WINDOWEND].into_iter().enumerate() {
+                let at = (keys + offset).min(items.len());
+                items.insert(
+                    at,
+                    Item { name: bound.into(), expr: Expr::Column { qualifier: None, name: bound.into() } },
+                );
+            }
+        }
+    }
 
     // Table functions: their arguments are planned over the input; the projection reads their
     // results from extra columns appended after the explosion.
