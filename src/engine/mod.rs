@@ -53,7 +53,7 @@ pub(crate) struct Inner {
     pub(crate) state: Mutex<State>,
     pub(crate) queries: RunningQueries,
     /// Materialized views of the tables persistent queries maintain, by table name.
-    pub(crate) tables: Mutex<std::collections::HashMap<String, crate::state::table::SharedTable>>,
+    pub(crate) tables: Mutex<std::collections::HashMap<String, queries::View>>,
 }
 
 /// What statements change: the catalog and the session's properties.

@@ -37,21 +37,37 @@ const BATCH_SIZE: usize = 8192;
 /// What a query runs: a stateless select or an aggregation, each with its reader.
 pub(crate) enum Operator {
     Select(Box<SelectQuery>),
-    Aggregate(Box<Aggregator>),
+    /// Shared with the pull queries that read its groups.
+    Aggregate(Arc<Mutex<Aggregator>>),
+}
+
+/// What pull queries on a table read: its rows, or the groups of the aggregation behind it.
+#[derive(Clone)]
+pub(crate) enum View {
+    Rows(SharedTable),
+    Aggregate(Arc<Mutex<Aggregator>>),
 }
 
 impl Operator {
     fn step(&mut self, max: usize) -> Result<Option<arrow::array::RecordBatch>> {
         match self {
             Operator::Select(q) => q.step(max),
-            Operator::Aggregate(a) => a.step(max),
+            Operator::Aggregate(a) => a.lock().step(max),
         }
     }
 
-    fn reader(&self) -> &SourceReader {
+    /// Next offsets per partition of the source.
+    fn positions(&self) -> Vec<(i32, i64)> {
         match self {
-            Operator::Select(q) => q.reader(),
-            Operator::Aggregate(a) => a.reader(),
+            Operator::Select(q) => q.reader().positions().to_vec(),
+            Operator::Aggregate(a) => a.lock().reader().positions().to_vec(),
+        }
+    }
+
+    fn topic(&self) -> String {
+        match self {
+            Operator::Select(q) => q.reader().source().topic.clone(),
+            Operator::Aggregate(a) => a.lock().reader().source().topic.clone(),
         }
     }
 
@@ -59,7 +75,7 @@ impl Operator {
     fn checkpoint(&mut self) -> Result<()> {
         match self {
             Operator::Select(_) => Ok(()),
-            Operator::Aggregate(a) => a.checkpoint(),
+            Operator::Aggregate(a) => a.lock().checkpoint(),
         }
     }
 }
@@ -116,10 +132,10 @@ pub(crate) struct PersistentQuery {
 impl PersistentQuery {
     /// EMIT FINAL at the end of input: every open window is written out.
     fn close_windows(&mut self) -> Result<()> {
-        if let Operator::Aggregate(aggregator) = &mut self.op
-            && aggregator.plan().emit_final
+        if let Operator::Aggregate(aggregator) = &self.op
+            && aggregator.lock().plan().emit_final
         {
-            let out = aggregator.flush_final()?;
+            let out = aggregator.lock().flush_final()?;
             self.sink.write(&out)?;
             if let Some(table) = &self.table {
                 table.write().apply(&out)?;
@@ -131,7 +147,7 @@ impl PersistentQuery {
 
     /// Processes up to `max` records; returns how many input records were consumed.
     fn step(&mut self, max: usize) -> Result<usize> {
-        let before: i64 = self.op.reader().positions().iter().map(|p| p.1).sum();
+        let before: i64 = self.op.positions().iter().map(|p| p.1).sum();
         if let Some(mut out) = self.op.step(max)? {
             if let Some(extractor) = &self.sink_time {
                 out = extractor.apply(out, &self.log, self.sink.topic())?;
@@ -141,14 +157,14 @@ impl PersistentQuery {
                 table.write().apply(&out)?;
             }
         }
-        let after: i64 = self.op.reader().positions().iter().map(|p| p.1).sum();
+        let positions = self.op.positions();
+        let after: i64 = positions.iter().map(|p| p.1).sum();
         if after > before {
             // Offsets are committed only once what they produced is durable.
             self.op.checkpoint()?;
             self.backend.flush()?;
-            let topic = &self.op.reader().source().topic;
-            let offsets: Vec<(String, i32, i64)> =
-                self.op.reader().positions().iter().map(|&(p, o)| (topic.clone(), p, o)).collect();
+            let topic = self.op.topic();
+            let offsets: Vec<(String, i32, i64)> = positions.iter().map(|&(p, o)| (topic.clone(), p, o)).collect();
             self.backend.commit_offsets(&self.id, &offsets)?;
         }
         Ok((after - before).max(0) as usize)
@@ -365,16 +381,25 @@ pub(crate) fn create_as_select(inner: &Inner, create: &CreateAsSelect, sql: &str
         sink: create.name.clone(),
         sink_topic: topic,
     };
-    let table = match create.kind {
-        SourceKind::Table => Some(Arc::new(parking_lot::RwLock::new(MaterializedTable::new(&sink)?))),
-        SourceKind::Stream => None,
+    // A stateless table query keeps its rows for pull queries; an aggregation answers them
+    // from its groups.
+    let table = match (create.kind, &plan) {
+        (SourceKind::Table, Planned::Select(_)) => {
+            Some(Arc::new(parking_lot::RwLock::new(MaterializedTable::new(&sink)?)))
+        }
+        _ => None,
     };
     let query = build_persistent(inner, &state, &id, plan, &sink, table.clone(), &create.query)?;
     inner.log_command(&state, sql)?;
     state.catalog.put_source(sink);
     state.catalog.put_query(info);
-    if let Some(table) = table {
-        inner.tables.lock().insert(create.name.clone(), table);
+    let view = match (&query.op, table) {
+        (Operator::Aggregate(a), _) => Some(View::Aggregate(a.clone())),
+        (_, Some(table)) => Some(View::Rows(table)),
+        _ => None,
+    };
+    if let Some(view) = view {
+        inner.tables.lock().insert(create.name.clone(), view);
     }
     inner.queries.start(query)?;
     Ok(StatementResult::Status { message: format!("Created query with ID {id}"), query_id: Some(id) })
@@ -408,7 +433,7 @@ fn build_persistent(
         Planned::Aggregate(plan) => {
             let restored = changelog::restore(&inner.backend, id)?;
             let changelog = Changelog::open(inner.backend.clone(), id)?;
-            let mut aggregator = Aggregator::new(
+            let aggregator = Aggregator::new(
                 plan,
                 reader,
                 log.clone(),
@@ -416,13 +441,7 @@ fn build_persistent(
                 Some(restored),
                 &aggregate_config(inner, state),
             )?;
-            if let Some(table) = &table
-                && aggregator.group_count() > 0
-            {
-                let rows = aggregator.snapshot()?;
-                table.write().apply(&rows)?;
-            }
-            Operator::Aggregate(Box::new(aggregator))
+            Operator::Aggregate(Arc::new(Mutex::new(aggregator)))
         }
     };
     Ok(PersistentQuery {
@@ -559,7 +578,7 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
         let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
         let limit = plan.limit;
         let aggregator = Aggregator::new(plan, reader, log, None, None, &config)?;
-        let op = Operator::Aggregate(Box::new(aggregator));
+        let op = Operator::Aggregate(Arc::new(Mutex::new(aggregator)));
         return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), columns, limit)?));
     }
     let plan = crate::plan::select::plan_transient(query, &state.catalog)?;
@@ -575,7 +594,7 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
         }
         None if plan.source.kind == SourceKind::Table => {
             // A pull query on a table: answered from its materialized view.
-            let table = inner.tables.lock().get(&plan.source.name).cloned().ok_or_else(|| {
+            let view = inner.tables.lock().get(&plan.source.name).cloned().ok_or_else(|| {
                 Error::user(format!(
                     "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'.",
                     plan.source.name
@@ -583,7 +602,13 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
             })?;
             drop(state);
             let limit = plan.limit;
-            let batch = table.read().scan()?;
+            let batch = match view {
+                View::Rows(table) => table.read().scan()?,
+                View::Aggregate(aggregator) => {
+                    let rows = aggregator.lock().snapshot()?;
+                    crate::state::table::source_layout(&rows, &plan.source)?
+                }
+            };
             let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), Vec::new(), log.clone())?;
             let select = SelectQuery::new(plan, reader, log);
             let out = select.process(&batch)?;

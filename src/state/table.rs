@@ -147,6 +147,32 @@ impl MaterializedTable {
     }
 }
 
+/// Rearranges rows as a sink receives them (keys, values, ROWTIME, headers, null-value flag,
+/// then the window start and end of a windowed table) into the layout of the table's source
+/// batches, leaving out deleted rows.
+pub fn source_layout(rows: &RecordBatch, source: &Source) -> Result<RecordBatch> {
+    let schema = input_schema(source);
+    let width = source.key_columns().count() + source.value_columns().count();
+    let c = rows.columns();
+    if c.len() < width + 3 {
+        return Err(Error::internal("rows have fewer columns than their table"));
+    }
+    let n = rows.num_rows();
+    let mut columns: Vec<ArrayRef> = c[..width].to_vec();
+    if source.window.is_some() {
+        columns.push(c.get(width + 3).cloned().ok_or_else(|| Error::internal("windowed rows without a window"))?);
+        columns.push(c.get(width + 4).cloned().ok_or_else(|| Error::internal("windowed rows without a window"))?);
+    }
+    columns.push(c[width].clone());
+    columns.push(Arc::new(Int32Array::from(vec![0; n])));
+    columns.push(Arc::new(Int64Array::from(vec![0; n])));
+    columns.push(c[width + 1].clone());
+    columns.push(c[width + 2].clone());
+    let batch = RecordBatch::try_new(schema, columns)?;
+    let live = arrow::compute::not(c[width + 2].as_boolean())?;
+    Ok(arrow::compute::filter_record_batch(&batch, &live)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
