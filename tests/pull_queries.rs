@@ -192,3 +192,31 @@ fn group_by_errors_name_the_problem() {
     let err = engine.execute("SELECT a, COUNT(*) FROM s GROUP BY a;").unwrap_err();
     assert!(err.message().contains("Pull queries don't support GROUP BY"), "{}", err.message());
 }
+
+#[test]
+fn group_by_a_value_column_of_a_partitioned_stream_repartitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = manual_engine(dir.path());
+    run(&engine, &format!("{COUNTS}\n CREATE TABLE per_page AS SELECT page, COUNT(*) AS n FROM clicks GROUP BY page;"));
+    let (_, rows) = pull(&engine, "SELECT * FROM per_page;");
+    assert_eq!(
+        sorted(rows),
+        vec![vec![json!("cart"), json!(1)], vec![json!("home"), json!(4)], vec![json!("pay"), json!(1)]]
+    );
+    let topics: Vec<String> = engine.backend().list_topics().unwrap().into_iter().map(|t| t.name).collect();
+    let repartition =
+        topics.iter().find(|t| t.ends_with("-Aggregate-GroupBy-repartition")).expect("a repartition topic");
+    // Every row went through it, keyed by page.
+    let records: i64 = (0..2).map(|p| engine.backend().end_offset(repartition, p).unwrap()).sum();
+    assert_eq!(records, 6);
+    // Grouping by the key needs no repartition.
+    assert_eq!(topics.iter().filter(|t| t.ends_with("-repartition")).count(), 1);
+    // TERMINATE deletes the query's internal topics and the view.
+    let id = topics.iter().find_map(|t| t.strip_prefix("_confluent-ksql-default_query_")).unwrap();
+    let id = id.split('-').next().unwrap().to_string();
+    assert!(id.starts_with("CTAS_PER_PAGE"), "{id}");
+    engine.execute(&format!("TERMINATE {id};")).unwrap();
+    let topics: Vec<String> = engine.backend().list_topics().unwrap().into_iter().map(|t| t.name).collect();
+    assert!(!topics.iter().any(|t| t.contains(&id)), "{topics:?}");
+    assert!(engine.execute("SELECT * FROM per_page;").is_err());
+}

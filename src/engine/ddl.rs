@@ -289,6 +289,7 @@ pub(crate) fn drop_source(
     }
     inner.log_command(&state, sql)?;
     state.catalog.remove_source(name);
+    inner.tables.lock().remove(name);
     if delete_topic && !state.replaying && inner.backend.describe_topic(&source.topic)?.is_some() {
         inner.backend.delete_topic(&source.topic)?;
     }

@@ -64,6 +64,14 @@ impl Operator {
         }
     }
 
+    /// Grows whenever the operator consumes input.
+    fn progress(&self) -> i64 {
+        match self {
+            Operator::Select(q) => q.reader().positions().iter().map(|p| p.1).sum(),
+            Operator::Aggregate(a) => a.lock().progress(),
+        }
+    }
+
     fn topic(&self) -> String {
         match self {
             Operator::Select(q) => q.reader().source().topic.clone(),
@@ -147,7 +155,7 @@ impl PersistentQuery {
 
     /// Processes up to `max` records; returns how many input records were consumed.
     fn step(&mut self, max: usize) -> Result<usize> {
-        let before: i64 = self.op.positions().iter().map(|p| p.1).sum();
+        let before = self.op.progress();
         if let Some(mut out) = self.op.step(max)? {
             if let Some(extractor) = &self.sink_time {
                 out = extractor.apply(out, &self.log, self.sink.topic())?;
@@ -158,7 +166,7 @@ impl PersistentQuery {
             }
         }
         let positions = self.op.positions();
-        let after: i64 = positions.iter().map(|p| p.1).sum();
+        let after = self.op.progress();
         if after > before {
             // Offsets are committed only once what they produced is durable.
             self.op.checkpoint()?;
@@ -433,6 +441,17 @@ fn build_persistent(
         Planned::Aggregate(plan) => {
             let restored = changelog::restore(&inner.backend, id)?;
             let changelog = Changelog::open(inner.backend.clone(), id)?;
+            let repartition = match needs_repartition(inner, query, &plan)? {
+                Some(partitions) => {
+                    let topic = changelog::repartition_topic_name(id);
+                    if inner.backend.describe_topic(&topic)?.is_none() {
+                        let config = crate::topic::TopicConfig { partitions, ..Default::default() };
+                        inner.backend.create_topic(&topic, &config)?;
+                    }
+                    Some(crate::exec::aggregate::Repartition::new(inner.backend.clone(), topic, &plan)?)
+                }
+                None => None,
+            };
             let aggregator = Aggregator::new(
                 plan,
                 reader,
@@ -440,6 +459,7 @@ fn build_persistent(
                 Some(changelog),
                 Some(restored),
                 &aggregate_config(inner, state),
+                repartition,
             )?;
             Operator::Aggregate(Arc::new(Mutex::new(aggregator)))
         }
@@ -453,6 +473,26 @@ fn build_persistent(
         log,
         backend: inner.backend.clone(),
     })
+}
+
+/// The partition count of the repartition topic a GROUP BY needs, if it needs one: when it
+/// groups a stream spread over several partitions by anything but the stream's key, rows of
+/// one group arrive on different partitions (and, once several instances share the work, at
+/// different instances). With one partition, one task sees every row and the topic would be
+/// pure overhead.
+fn needs_repartition(inner: &Inner, query: &Query, plan: &AggregatePlan) -> Result<Option<i32>> {
+    if plan.source.kind != SourceKind::Stream {
+        return Ok(None);
+    }
+    let keys: Vec<&str> = plan.source.key_columns().map(|c| c.name.as_str()).collect();
+    let by_key = query.group_by.len() == keys.len()
+        && query
+            .group_by
+            .iter()
+            .zip(&keys)
+            .all(|(g, k)| matches!(g, crate::sql::ast::Expr::Column { name, .. } if name == k));
+    let partitions = inner.backend.describe_topic(&plan.source.topic)?.map(|d| d.config.partitions).unwrap_or(1);
+    Ok((!by_key && partitions > 1).then_some(partitions))
 }
 
 /// The settings aggregate functions read from the session and config.
@@ -555,7 +595,20 @@ pub(crate) fn terminate(inner: &Inner, target: &QueryTarget, sql: &str) -> Resul
     inner.log_command(&state, sql)?;
     for id in &ids {
         inner.queries.stop(id);
+        if let Some(query) = state.catalog.query(id) {
+            // The table is no longer maintained: pull queries must not read a stale view.
+            let sink = query.sink.clone();
+            if state.catalog.queries_writing(&sink).len() <= 1 {
+                inner.tables.lock().remove(&sink);
+            }
+        }
         state.catalog.remove_query(id);
+        // Its state goes with it, as ksqlDB deletes a terminated query's internal topics.
+        for internal in [changelog::topic_name(id), changelog::repartition_topic_name(id)] {
+            if inner.backend.describe_topic(&internal)?.is_some() {
+                inner.backend.delete_topic(&internal)?;
+            }
+        }
     }
     Ok(status("Query terminated.".into()))
 }
@@ -577,7 +630,7 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
         drop(state);
         let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
         let limit = plan.limit;
-        let aggregator = Aggregator::new(plan, reader, log, None, None, &config)?;
+        let aggregator = Aggregator::new(plan, reader, log, None, None, &config, None)?;
         let op = Operator::Aggregate(Arc::new(Mutex::new(aggregator)));
         return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), columns, limit)?));
     }

@@ -58,6 +58,135 @@ struct Emit {
     tombstone: bool,
 }
 
+/// Group keys in Arrow's row format: encoded from a batch, or read back from a repartition
+/// topic.
+enum Keys {
+    Rows(arrow::row::Rows),
+    Raw(Vec<Vec<u8>>),
+}
+
+impl Keys {
+    fn get(&self, row: usize) -> &[u8] {
+        match self {
+            Keys::Rows(rows) => rows.row(row).data(),
+            Keys::Raw(raw) => &raw[row],
+        }
+    }
+}
+
+/// Rows ready to aggregate.
+struct Prepared {
+    rows: usize,
+    /// Which rows count (`None`: all).
+    keep: Option<BooleanArray>,
+    keys: Keys,
+    /// Arguments per aggregate call.
+    args: Vec<Vec<ArrayRef>>,
+    rowtime: Int64Array,
+}
+
+/// The repartition stage of a GROUP BY on something other than a multi-partition stream's
+/// key: rows are written keyed by their group, so that each group lives in one partition of
+/// an internal topic (and so with one instance, once several share the work), and the
+/// aggregation reads them back from there, as Kafka Streams does. Keys and arguments travel in
+/// Arrow's row format. The source offsets are committed once the rows are durable in the
+/// topic; the aggregation's checkpoint holds its positions in the topic.
+pub struct Repartition {
+    backend: crate::topic::SharedBackend,
+    topic: String,
+    positions: Vec<(i32, i64)>,
+    next_partition: usize,
+    /// Row format of the aggregate arguments, flattened over the calls.
+    values: RowConverter,
+    /// Arguments per call, to split the flattened columns again.
+    arity: Vec<usize>,
+}
+
+impl Repartition {
+    /// The stage writing and reading `topic` (which must exist), starting at its beginning.
+    pub fn new(backend: crate::topic::SharedBackend, topic: String, plan: &AggregatePlan) -> Result<Self> {
+        let partitions = backend
+            .describe_topic(&topic)?
+            .ok_or_else(|| Error::internal(format!("repartition topic {topic} does not exist")))?
+            .config
+            .partitions;
+        let mut positions = Vec::with_capacity(partitions as usize);
+        for p in 0..partitions {
+            positions.push((p, backend.start_offset(&topic, p)?));
+        }
+        let fields: Vec<SortField> =
+            plan.aggregates.iter().flat_map(|a| a.arg_types.iter().map(|t| SortField::new(t.clone()))).collect();
+        Ok(Self {
+            backend,
+            topic,
+            positions,
+            next_partition: 0,
+            values: RowConverter::new(fields)?,
+            arity: plan.aggregates.iter().map(|a| a.args.len()).collect(),
+        })
+    }
+
+    fn write(&mut self, prepared: &Prepared) -> Result<()> {
+        let flat: Vec<ArrayRef> = prepared.args.iter().flatten().cloned().collect();
+        let values = if flat.is_empty() { None } else { Some(self.values.convert_columns(&flat)?) };
+        let mut records = Vec::with_capacity(prepared.rows);
+        for row in 0..prepared.rows {
+            if let Some(keep) = &prepared.keep
+                && (!keep.is_valid(row) || !keep.value(row))
+            {
+                continue;
+            }
+            records.push(crate::topic::ProducerRecord {
+                partition: None,
+                timestamp: prepared.rowtime.value(row),
+                key: Some(prepared.keys.get(row).to_vec()),
+                value: Some(values.as_ref().map(|v| v.row(row).data().to_vec()).unwrap_or_default()),
+                headers: Vec::new(),
+            });
+        }
+        if !records.is_empty() {
+            self.backend.produce(&self.topic, records)?;
+        }
+        Ok(())
+    }
+
+    /// Reads up to `max` repartitioned rows.
+    fn read(&mut self, max: usize) -> Result<Option<Prepared>> {
+        let mut records = Vec::new();
+        let count = self.positions.len();
+        for i in 0..count {
+            let index = (self.next_partition + i) % count;
+            let (partition, offset) = self.positions[index];
+            let read = self.backend.read(&self.topic, partition, offset, max - records.len())?;
+            if let Some(last) = read.last() {
+                self.positions[index].1 = last.offset + 1;
+                records.extend(read);
+            }
+            if records.len() >= max {
+                self.next_partition = (index + 1) % count;
+                break;
+            }
+        }
+        if records.is_empty() {
+            return Ok(None);
+        }
+        let rowtime: Int64Array = records.iter().map(|r| Some(r.timestamp)).collect();
+        let parser = self.values.parser();
+        let mut args: Vec<Vec<ArrayRef>> = Vec::with_capacity(self.arity.len());
+        if self.arity.iter().any(|&n| n > 0) {
+            let rows: Vec<_> = records.iter().map(|r| parser.parse(r.value.as_deref().unwrap_or_default())).collect();
+            let mut flat = self.values.convert_rows(rows)?.into_iter();
+            for &n in &self.arity {
+                args.push(flat.by_ref().take(n).collect());
+            }
+        } else {
+            args.resize(self.arity.len(), Vec::new());
+        }
+        let keys = records.into_iter().map(|r| r.key.unwrap_or_default()).collect();
+        Ok(Some(Prepared { rows: rowtime.len(), keep: None, keys: Keys::Raw(keys), args, rowtime }))
+    }
+}
+
 /// A table source's current row per key: its group and its aggregate arguments, which an
 /// update or a delete must retract.
 struct TableRow {
@@ -97,6 +226,7 @@ pub struct Aggregator {
     deleted: Vec<Box<[u8]>>,
     table_changed: Vec<Box<[u8]>>,
     changelog: Option<Changelog>,
+    repartition: Option<Repartition>,
     state_rows: RowConverter,
     table_state_rows: Option<RowConverter>,
 }
@@ -135,6 +265,7 @@ impl Aggregator {
         changelog: Option<Changelog>,
         restore_from: Option<changelog::Restored>,
         config: &AggregateConfig,
+        mut repartition: Option<Repartition>,
     ) -> Result<Self> {
         let key_fields: Vec<SortField> = plan
             .agg_schema
@@ -170,7 +301,18 @@ impl Aggregator {
         };
         let checkpoint = restore_from.as_ref().and_then(|r| r.checkpoint.clone());
         if let Some(checkpoint) = &checkpoint {
-            reader.seek(&checkpoint.positions);
+            // The checkpoint's positions are where the aggregation reads: the repartition
+            // topic when there is one (the source then resumes from its committed offsets).
+            match &mut repartition {
+                Some(r) => {
+                    for &(partition, offset) in &checkpoint.positions {
+                        if let Some(p) = r.positions.iter_mut().find(|p| p.0 == partition) {
+                            p.1 = offset;
+                        }
+                    }
+                }
+                None => reader.seek(&checkpoint.positions),
+            }
         }
         let mut aggregator = Self {
             reader,
@@ -197,6 +339,7 @@ impl Aggregator {
             deleted: Vec::new(),
             table_changed: Vec::new(),
             changelog,
+            repartition,
             state_rows: RowConverter::new(state_fields)?,
             table_state_rows,
         };
@@ -235,10 +378,39 @@ impl Aggregator {
     /// Reads up to `max` records and returns the rows to emit (`None` when nothing was
     /// pending).
     pub fn step(&mut self, max: usize) -> Result<Option<RecordBatch>> {
-        let Some(batch) = self.reader.poll(max)? else {
-            return Ok(None);
+        if self.repartition.is_none() {
+            let Some(batch) = self.reader.poll(max)? else {
+                return Ok(None);
+            };
+            return Ok(Some(self.process(&batch)?));
+        }
+        // Stage one writes the source's rows to the repartition topic; stage two aggregates
+        // what the topic holds.
+        let mut progressed = false;
+        if let Some(batch) = self.reader.poll(max)? {
+            progressed = true;
+            self.process(&batch)?;
+        }
+        let read = match self.repartition.as_mut() {
+            Some(r) => r.read(max)?,
+            None => None,
         };
-        Ok(Some(self.process(&batch)?))
+        match read {
+            Some(prepared) => {
+                self.begin_batch();
+                self.apply(prepared)?;
+                Ok(Some(self.finish_batch()?))
+            }
+            None if progressed => Ok(Some(RecordBatch::new_empty(self.plan.output_schema.clone()))),
+            None => Ok(None),
+        }
+    }
+
+    /// A number that grows whenever the query consumes input (source or repartition topic).
+    pub fn progress(&self) -> i64 {
+        let source: i64 = self.reader.positions().iter().map(|p| p.1).sum();
+        let repartitioned: i64 = self.repartition.as_ref().map_or(0, |r| r.positions.iter().map(|p| p.1).sum());
+        source + repartitioned
     }
 
     /// The current row of every group (to fill a materialized view after a restore).
@@ -319,6 +491,15 @@ impl Aggregator {
         if self.plan.source.kind == SourceKind::Table {
             return self.update_table(batch);
         }
+        let prepared = self.prepare(batch)?;
+        match &mut self.repartition {
+            Some(repartition) => repartition.write(&prepared),
+            None => self.apply(prepared),
+        }
+    }
+
+    /// Evaluates WHERE, the group keys and the aggregate arguments of a stream batch.
+    fn prepare(&self, batch: &RecordBatch) -> Result<Prepared> {
         // Streams drop null values before aggregating, as ksqlDB does.
         let nulls = batch
             .column_by_name(NULL_VALUE_COLUMN)
@@ -358,22 +539,30 @@ impl Aggregator {
             .ok_or_else(|| Error::internal("input batch has no BIGINT ROWTIME"))?
             .clone();
         let key_rows = self.keys.convert_columns(&key_arrays)?;
+        Ok(Prepared { rows: batch.num_rows(), keep: Some(keep), keys: Keys::Rows(key_rows), args, rowtime })
+    }
 
-        let mut groups: Vec<usize> = Vec::with_capacity(batch.num_rows());
-        let mut rows: Vec<u32> = Vec::with_capacity(batch.num_rows());
+    /// Aggregates prepared rows.
+    fn apply(&mut self, prepared: Prepared) -> Result<()> {
+        let Prepared { rows: count, keep, keys: key_rows, args, rowtime } = prepared;
+
+        let mut groups: Vec<usize> = Vec::with_capacity(count);
+        let mut rows: Vec<u32> = Vec::with_capacity(count);
         let mut windows = Vec::new();
         let mut lookup = Vec::new();
         let window = self.plan.window;
-        for row in 0..batch.num_rows() {
-            if !keep.is_valid(row) || !keep.value(row) {
+        for row in 0..count {
+            if let Some(keep) = &keep
+                && (!keep.is_valid(row) || !keep.value(row))
+            {
                 continue;
             }
             let ts = rowtime.value(row);
             self.stream_time = self.stream_time.max(ts);
-            let key_row = key_rows.row(row);
+            let key_row = key_rows.get(row);
             match window {
                 None => {
-                    let g = self.group_for(key_row.as_ref(), 0, 0, &mut lookup);
+                    let g = self.group_for(key_row, 0, 0, &mut lookup);
                     self.slots[g].rowtime = self.slots[g].rowtime.max(ts);
                     self.touch(g);
                     groups.push(g);
@@ -382,7 +571,7 @@ impl Aggregator {
                 Some(w) if matches!(w.kind, WindowKind::Session { .. }) => {
                     // Sessions merge groups, which must see the rows before this one.
                     self.flush_updates(&mut groups, &mut rows, &args)?;
-                    self.session_row(key_row.as_ref(), ts, row, &args)?;
+                    self.session_row(key_row, ts, row, &args)?;
                 }
                 Some(w) => {
                     time_windows(w.kind, ts, &mut windows);
@@ -392,7 +581,7 @@ impl Aggregator {
                             self.late += 1;
                             continue;
                         }
-                        let g = self.group_for(key_row.as_ref(), start, end, &mut lookup);
+                        let g = self.group_for(key_row, start, end, &mut lookup);
                         self.slots[g].rowtime = self.slots[g].rowtime.max(ts);
                         self.touch(g);
                         groups.push(g);
@@ -402,7 +591,7 @@ impl Aggregator {
             }
         }
         self.flush_updates(&mut groups, &mut rows, &args)?;
-        self.seq += batch.num_rows() as i64;
+        self.seq += count as i64;
         Ok(())
     }
 
@@ -828,11 +1017,11 @@ impl Aggregator {
                 }
             }
         }
-        changelog.checkpoint(&Checkpoint {
-            positions: self.reader.positions().to_vec(),
-            stream_time: self.stream_time,
-            seq: self.seq,
-        })
+        let positions = match &self.repartition {
+            Some(r) => r.positions.clone(),
+            None => self.reader.positions().to_vec(),
+        };
+        changelog.checkpoint(&Checkpoint { positions, stream_time: self.stream_time, seq: self.seq })
     }
 
     /// Rebuilds the groups from a changelog.

@@ -34,6 +34,11 @@ pub fn topic_name(query_id: &str) -> String {
     format!("_confluent-ksql-default_query_{query_id}-Aggregate-Aggregate-Materialize-changelog")
 }
 
+/// The name of a query's GROUP BY repartition topic (ksqlDB's naming).
+pub fn repartition_topic_name(query_id: &str) -> String {
+    format!("_confluent-ksql-default_query_{query_id}-Aggregate-GroupBy-repartition")
+}
+
 /// Buffers state changes and writes them, with a checkpoint, to the changelog topic.
 pub struct Changelog {
     backend: SharedBackend,
