@@ -108,6 +108,12 @@ pub fn scalar_udf(name: &str) -> Option<Arc<ScalarUDF>> {
     LIBRARY.by_name.get(name.to_ascii_uppercase().as_str()).cloned()
 }
 
+/// The internal function rewriting a LIKE pattern with escape character `escape` to one
+/// escaped with backslashes, the only escape DataFusion's LIKE knows.
+pub fn string_like_escape(escape: char) -> Arc<ScalarUDF> {
+    string::like_pattern_with_escape(escape)
+}
+
 /// A function as SHOW FUNCTIONS lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionInfo {
