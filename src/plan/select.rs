@@ -198,7 +198,12 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         let ty = planner.sql_type(&items[i].expr)?;
         check_key_type(&items[i].name, &ty)?;
         columns.push(Column { name: items[i].name.clone(), ty, role: ColumnRole::Key });
-        projection.push(planner.physical(&items[i].expr)?);
+        let key = if query.partition_by.is_empty() {
+            items[i].expr.clone()
+        } else {
+            null_without_value(&items[i].expr, &planner, &source)?
+        };
+        projection.push(planner.physical(&key)?);
     }
     for (i, item) in items.iter().enumerate() {
         if key_items.contains(&i) {
@@ -404,4 +409,22 @@ fn in_clause(e: Error, clause: &str) -> Error {
     } else {
         e
     }
+}
+
+/// A PARTITION BY key that reads anything but the source's key columns is NULL for a record
+/// without a value, as in ksqlDB (which has no value row to evaluate it on).
+fn null_without_value(expr: &Expr, planner: &ExprPlanner, source: &Source) -> Result<Expr> {
+    let reads_value =
+        planner.logical(expr)?.column_refs().iter().any(|c| !source.key_columns().any(|k| k.name == c.name));
+    if !reads_value {
+        return Ok(expr.clone());
+    }
+    Ok(Expr::Case {
+        operand: None,
+        whens: vec![(
+            Expr::Column { qualifier: None, name: source::NULL_VALUE_COLUMN.to_string() },
+            Expr::Literal(ast::Literal::Null),
+        )],
+        else_result: Some(Box::new(expr.clone())),
+    })
 }
