@@ -17,6 +17,7 @@ use datafusion::logical_expr::ScalarUDF;
 
 mod array;
 mod bytes;
+pub mod cast;
 mod datetime;
 mod javatime;
 mod json;

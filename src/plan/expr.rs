@@ -198,7 +198,15 @@ impl<'a> ExprPlanner<'a> {
                         type_text(&source)
                     )));
                 }
-                Expr::Cast(Cast::new(Box::new(inner), target))
+                match (&source, &target) {
+                    // Arrow cannot print these, and fails where Java's narrowing wraps.
+                    (DataType::Map(_, _) | DataType::Struct(_), DataType::Utf8)
+                    | (DataType::List(_), DataType::List(_))
+                    | (DataType::Map(_, _), DataType::Map(_, _)) => {
+                        call(functions::cast::cast_udf(target.clone()), vec![inner])
+                    }
+                    _ => Expr::Cast(Cast::new(Box::new(inner), target)),
+                }
             }
             A::Function { name, args } => self.function(name, args)?,
             A::Subscript { expr, index } => {
