@@ -81,3 +81,9 @@ fn array_elements_widen_as_in_ksqldb() {
     let DataType::Struct(fields) = item.data_type() else { panic!("{}", item.data_type()) };
     assert_eq!(fields.iter().map(|f| f.name().as_str()).collect::<Vec<_>>(), vec!["X", "Y"]);
 }
+
+#[test]
+fn a_star_argument_is_no_argument() {
+    let err = try_eval("GREATEST(*)").unwrap_err();
+    assert!(err.to_string().contains("Function 'greatest' does not accept parameters ()."), "{err}");
+}

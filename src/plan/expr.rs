@@ -325,6 +325,8 @@ impl<'a> ExprPlanner<'a> {
         let Some(udf) = functions::scalar_udf(name) else {
             return Err(Error::user(format!("Can't find any functions with the name '{name}'")));
         };
+        // `F(*)` outside COUNT passes no argument at all, as in ksqlDB.
+        let args = if matches!(args, [ast::Expr::Star]) { &[] } else { args };
         let args = args.iter().map(|a| self.logical(a)).collect::<Result<Vec<_>>>()?;
         Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, args)))
     }

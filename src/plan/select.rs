@@ -130,6 +130,12 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         None => None,
     };
 
+    // The select list must plan before the key columns are checked: ksqlDB reports a bad
+    // expression first.
+    for item in &items {
+        planner.physical(&item.expr).map_err(|e| in_clause(e, "SELECT"))?;
+    }
+
     // Which items become key columns.
     let mut key_items: Vec<usize> = Vec::new();
     if transient {
@@ -189,9 +195,6 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         }
     }
 
-    for item in &items {
-        planner.logical(&item.expr).map_err(|e| in_clause(e, "SELECT"))?;
-    }
     let mut columns = Vec::with_capacity(items.len());
     let mut projection = Vec::with_capacity(items.len() + 1);
     for &i in &key_items {
