@@ -155,13 +155,15 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
                 [one] => key_items.push(*one),
                 [first, second, ..] => {
                     return Err(Error::user(format!(
-                        "The projection contains a key column more than once: `{}` and `{}`.",
-                        items[*first].name, items[*second].name
+                        "The projection contains a key column (`{}`) more than once, aliased as: {} and {}.",
+                        key.name, items[*first].name, items[*second].name
                     )));
                 }
             }
         }
         if !missing.is_empty() {
+            // ksqlDB names every key column, not only the missing ones.
+            let missing: Vec<String> = keys.iter().map(|k| k.name.clone()).collect();
             let (noun, list) = plural("key column", &missing);
             return Err(Error::user(format!(
                 "The query used to build `{sink}` must include the {noun} {list} in its projection (eg, SELECT {}...).",
@@ -169,14 +171,32 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
             )));
         }
     } else if !(query.partition_by.len() == 1 && matches!(query.partition_by[0], Expr::Literal(ast::Literal::Null))) {
+        if query.partition_by.iter().any(|p| matches!(p, Expr::Literal(ast::Literal::Null))) {
+            return Err(Error::user("Cannot PARTITION BY multiple columns including NULL"));
+        }
         let mut missing = Vec::new();
         for partition in &query.partition_by {
-            match items.iter().position(|it| same_expr(&it.expr, partition)) {
-                Some(i) => key_items.push(i),
-                None => missing.push(display_expr(partition, &source.name)),
+            check_partition_columns(partition, &planner)?;
+            let found: Vec<usize> =
+                items.iter().enumerate().filter(|(_, it)| same_expr(&it.expr, partition)).map(|(i, _)| i).collect();
+            match found.as_slice() {
+                [] => missing.push(display_expr(partition, &source.name)),
+                [one] => key_items.push(*one),
+                [first, second, ..] => {
+                    let key = match partition {
+                        Expr::Column { name, .. } => name.clone(),
+                        other => display_expr(other, &source.name),
+                    };
+                    return Err(Error::user(format!(
+                        "The projection contains a key column (`{key}`) more than once, aliased as: {} and {}.",
+                        items[*first].name, items[*second].name
+                    )));
+                }
             }
         }
         if !missing.is_empty() {
+            // ksqlDB names every partitioning expression, not only the missing ones.
+            let missing: Vec<String> = query.partition_by.iter().map(|p| display_expr(p, &source.name)).collect();
             let (noun, list) = plural("partitioning expression", &missing);
             let err = Error::user(format!(
                 "The query used to build `{sink}` must include the {noun} {list} in its projection (eg, SELECT {}...).",
@@ -430,4 +450,19 @@ fn null_without_value(expr: &Expr, planner: &ExprPlanner, source: &Source) -> Re
         )],
         else_result: Some(Box::new(expr.clone())),
     })
+}
+
+/// PARTITION BY is applied to the input: a column it names must be a source column, even when
+/// the select list has an alias of that name.
+fn check_partition_columns(partition: &Expr, planner: &ExprPlanner) -> Result<()> {
+    match planner.logical(partition) {
+        Ok(_) => Ok(()),
+        Err(e) if e.message().starts_with("column '") => {
+            let name = e.message().split('\'').nth(1).unwrap_or_default().to_string();
+            Err(Error::user(format!(
+                "PARTITION BY column '{name}' cannot be resolved. '{name}' must be a column in the source schema since PARTITION BY is applied on the input."
+            )))
+        }
+        Err(e) => Err(e),
+    }
 }
