@@ -366,9 +366,24 @@ fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner<'_>) -> Re
                         alias.clone()
                     }
                     None => {
-                        let name = default_column_name(expr, generated);
+                        let mut name = default_column_name(expr, generated);
                         if name.starts_with("KSQL_COL_") {
                             generated += 1;
+                        }
+                        // A struct field's name that a source column or an earlier item already
+                        // has gets a suffix, as in ksqlDB: B, then B_1, B_2.
+                        if matches!(expr, Expr::Dereference { .. }) {
+                            let taken = |n: &str| {
+                                source.columns.iter().any(|c| c.name == n) || items.iter().any(|it: &Item| it.name == n)
+                            };
+                            if taken(&name) {
+                                let base = name.clone();
+                                let mut n = 1;
+                                while taken(&format!("{base}_{n}")) {
+                                    n += 1;
+                                }
+                                name = format!("{base}_{n}");
+                            }
                         }
                         if RESERVED.contains(&name.as_str()) {
                             return Err(Error::user(format!(
