@@ -71,6 +71,9 @@ static LIBRARY: LazyLock<Library> = LazyLock::new(|| {
     for (name, description) in AGGREGATES {
         infos.push(FunctionInfo { name: name.to_string(), kind: "AGGREGATE", description: description.to_string() });
     }
+    for (name, description) in LAMBDA_FUNCTIONS {
+        infos.push(FunctionInfo { name: name.to_string(), kind: "SCALAR", description: description.to_string() });
+    }
     for (name, description) in TABLE_FUNCTIONS {
         infos.push(FunctionInfo { name: name.to_string(), kind: "TABLE", description: description.to_string() });
     }
@@ -97,6 +100,14 @@ const AGGREGATES: &[(&str, &str)] = &[
     ("SUM_LIST", "Sums the elements of an array column."),
     ("TOPK", "Returns the K largest values of a column."),
     ("TOPKDISTINCT", "Returns the K largest distinct values of a column."),
+];
+
+/// The higher-order functions: the planner compiles their lambdas (see [`lambda`]), so they
+/// are listed here rather than looked up as UDFs.
+const LAMBDA_FUNCTIONS: &[(&str, &str)] = &[
+    ("FILTER", "Keeps the elements of an array, or the entries of a map, for which a lambda is true."),
+    ("REDUCE", "Folds an array or a map into one value with a lambda, from an initial state."),
+    ("TRANSFORM", "Applies a lambda to each element of an array, or to the keys and values of a map."),
 ];
 
 const TABLE_FUNCTIONS: &[(&str, &str)] = &[
@@ -362,6 +373,7 @@ mod tests {
         assert_eq!(names, sorted);
         assert!(all.iter().any(|f| f.kind == "AGGREGATE" && f.name == "COUNT"));
         assert!(all.iter().any(|f| f.kind == "TABLE" && f.name == "EXPLODE"));
+        assert!(all.iter().any(|f| f.kind == "SCALAR" && f.name == "TRANSFORM"));
         let scalars = all.iter().filter(|f| f.kind == "SCALAR").count();
         assert!(scalars >= 120, "only {scalars} scalar functions");
     }
