@@ -205,3 +205,14 @@ fn lambdas_work_on_literal_arrays() {
     let first = out.as_list::<i32>().value(0);
     assert_eq!(first.as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some("bb")]);
 }
+
+#[test]
+fn reduce_of_a_null_literal_is_the_initial_state() {
+    let out = eval("REDUCE(CAST(NULL AS ARRAY<INT>), N, (s, x) => s + x)");
+    assert_eq!(
+        out.as_primitive::<Int32Type>().iter().collect::<Vec<_>>(),
+        vec![Some(10), Some(20), Some(30), Some(40)]
+    );
+    let out = eval("REDUCE(NULL, N, (s, x) => s)");
+    assert_eq!(out.as_primitive::<Int32Type>().value(0), 10);
+}
