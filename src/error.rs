@@ -40,6 +40,9 @@ pub struct Error {
     message: String,
     position: Option<Position>,
     hint: Option<String>,
+    /// Words shown before the position, as ksqlDB prefixes the errors it finds while preparing
+    /// a statement ("Failed to prepare statement: line 1:40: ...").
+    preamble: Option<&'static str>,
 }
 
 /// Rivulet's result type.
@@ -62,12 +65,18 @@ impl Error {
     }
 
     fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), position: None, hint: None }
+        Self { kind, message: message.into(), position: None, hint: None, preamble: None }
     }
 
     /// Attaches the position in the statement the error refers to.
     pub fn at(mut self, position: Position) -> Self {
         self.position = Some(position);
+        self
+    }
+
+    /// Shows `preamble` before the position and message.
+    pub fn with_preamble(mut self, preamble: &'static str) -> Self {
+        self.preamble = Some(preamble);
         self
     }
 
@@ -106,6 +115,9 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(preamble) = self.preamble {
+            write!(f, "{preamble}: ")?;
+        }
         if let Some(position) = self.position {
             write!(f, "{position}: ")?;
         }

@@ -189,3 +189,30 @@ fn lambda_arity_is_checked() {
     let err = try_eval("FILTER(XS, x => x + 1)").unwrap_err();
     assert!(err.to_string().contains("BOOLEAN"), "{err}");
 }
+
+#[test]
+fn a_guarded_null_does_not_fail_the_lambda() {
+    // CASE evaluates the ELSE branch only for the rows that reach it.
+    let out = eval("TRANSFORM(XS, x => CASE WHEN x IS NULL THEN 0 ELSE x * 2 END)");
+    assert_eq!(int_lists(&out)[1], Some(vec![Some(8), Some(0)]));
+}
+
+#[test]
+fn lambdas_work_on_literal_arrays() {
+    let out = eval("TRANSFORM(ARRAY[1, 2], x => x + N)");
+    assert_eq!(int_lists(&out)[3], Some(vec![Some(41), Some(42)]));
+    let out = eval("FILTER(ARRAY['a', 'bb'], s => LEN(s) > 1)");
+    let first = out.as_list::<i32>().value(0);
+    assert_eq!(first.as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some("bb")]);
+}
+
+#[test]
+fn reduce_of_a_null_literal_is_the_initial_state() {
+    let out = eval("REDUCE(CAST(NULL AS ARRAY<INT>), N, (s, x) => s + x)");
+    assert_eq!(
+        out.as_primitive::<Int32Type>().iter().collect::<Vec<_>>(),
+        vec![Some(10), Some(20), Some(30), Some(40)]
+    );
+    let out = eval("REDUCE(NULL, N, (s, x) => s)");
+    assert_eq!(out.as_primitive::<Int32Type>().value(0), 10);
+}

@@ -148,10 +148,28 @@ pub(crate) fn validate_formats(source: &Source) -> Result<()> {
                 source.name
             )));
         }
-        RowDecoder::new(spec, fields.clone())?;
-        RowEncoder::new(spec, fields)?;
+        let checked = RowDecoder::new(spec, fields.clone()).and_then(|_| RowEncoder::new(spec, fields).map(|_| ()));
+        if let Err(e) = checked {
+            return Err(if what == "key" { key_schema_error(source, e) } else { e });
+        }
     }
     Ok(())
+}
+
+/// ksqlDB's wording when the key format cannot hold the key columns: the format, the key
+/// schema and the reason.
+fn key_schema_error(source: &Source, e: Error) -> Error {
+    let columns: Vec<String> = source.key_columns().map(|c| format!("`{}` {} KEY", c.name, c.ty)).collect();
+    let columns = columns.join(", ");
+    let kind = source.key_format.kind.name();
+    let reason = if e.message().starts_with(&format!("The '{kind}' format only supports a single field")) {
+        format!("The '{kind}' format only supports a single field. Got: [{columns}]")
+    } else {
+        e.message().to_string()
+    };
+    Error::user(format!(
+        "Key format does not support schema.\nformat: {kind}\nschema: Persistence{{columns=[{columns}], features=[]}}\nreason: {reason}"
+    ))
 }
 
 /// `INSERT INTO target [(columns)] VALUES (...)`
@@ -450,15 +468,24 @@ impl<'a> WithProps<'a> {
                 "Cannot supply both '{which}' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'."
             )));
         }
-        let key_name = format.clone().or(key_format);
+        let key_name = format.clone().or(key_format.clone());
         let value_name = format.or(value_format);
+        let key_named = key_name.is_some();
         let key_kind = match (key_name, inherit) {
             (Some(name), _) => FormatKind::parse(&name)?,
             (None, Some((key, _))) => key.kind,
             (None, None) => FormatKind::parse(self.default_key_format.as_deref().unwrap_or("KAFKA"))?,
         };
-        // A source that gains a key (PARTITION BY on a key-less stream) cannot keep NONE.
+        // A source that gains a key (PARTITION BY on a key-less stream) cannot keep NONE; a query
+        // result without key columns (PARTITION BY NULL) has no key format to inherit.
         let key_kind = if has_key && key_kind == FormatKind::None { FormatKind::Kafka } else { key_kind };
+        let key_kind = match inherit {
+            Some(_) if !has_key && key_format.is_some() => {
+                return Err(Error::user("Key format specified for stream without key columns."));
+            }
+            Some(_) if !has_key && !key_named => FormatKind::None,
+            _ => key_kind,
+        };
         let value_kind = match (value_name, inherit) {
             (Some(name), _) => FormatKind::parse(&name)?,
             (None, Some((_, value))) => value.kind,

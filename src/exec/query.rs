@@ -10,7 +10,7 @@ use arrow::datatypes::{Int32Type, Int64Type};
 
 use crate::error::{Error, Result};
 use crate::exec::processing_log::ProcessingLog;
-use crate::exec::source::{ROWOFFSET, ROWPARTITION, SourceReader};
+use crate::exec::source::{NULL_VALUE_COLUMN, ROWOFFSET, ROWPARTITION, SourceReader};
 use crate::plan::select::SelectPlan;
 
 /// A stateless query over one source.
@@ -76,7 +76,13 @@ impl SelectQuery {
         let filtered;
         let batch = match &self.plan.filter {
             Some(filter) => {
-                let mask = self.mask(filter, batch)?;
+                let mut mask = self.mask(filter, batch)?;
+                // A record without a value (a tombstone) never passes a WHERE, as in ksqlDB.
+                if let Some(null_value) = batch.column_by_name(NULL_VALUE_COLUMN).and_then(|c| c.as_boolean_opt())
+                    && null_value.true_count() > 0
+                {
+                    mask = arrow::compute::and_not(&mask, null_value)?;
+                }
                 filtered = arrow::compute::filter_record_batch(batch, &mask)?;
                 &filtered
             }

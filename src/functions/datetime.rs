@@ -81,8 +81,11 @@ fn parse_timestamp(cache: &mut Cache, text: &str, fmt: &str, zone: Option<Zone>)
     Some(zone.local_to_utc(&local)?.and_utc().timestamp_millis())
 }
 
-fn parse_date(cache: &mut Cache, text: &str, fmt: &str) -> Option<i32> {
-    let parsed = cache.format(fmt)?.parse(text).ok()?;
+/// Parses a date; `prefix_only` ignores text after what the pattern matched, as ksqlDB's
+/// PARSE_DATE does (`PARSE_DATE('2003-12-24-01-01', 'yyyy-MM-dd')` is 2003-12-24).
+fn parse_date(cache: &mut Cache, text: &str, fmt: &str, prefix_only: bool) -> Option<i32> {
+    let format = cache.format(fmt)?;
+    let parsed = if prefix_only { format.parse_prefix(text) } else { format.parse(text) }.ok()?;
     date_to_days(parsed.date().ok()?)
 }
 
@@ -334,7 +337,7 @@ pub(crate) fn register(r: &mut Registry) {
                     let fmt = str_arg(args, 1, rows)?;
                     let mut cache = Cache::default();
                     let values: Vec<Option<i32>> =
-                        (0..rows).map(|i| parse_date(&mut cache, sval(&text, i)?, sval(&fmt, i)?)).collect();
+                        (0..rows).map(|i| parse_date(&mut cache, sval(&text, i)?, sval(&fmt, i)?, !days_out)).collect();
                     if days_out {
                         Ok(Arc::new(Int32Array::from(values)) as ArrayRef)
                     } else {
@@ -563,6 +566,11 @@ mod tests {
             ScalarValue::Date32(Some(17662))
         );
         assert_eq!(eval_lit("PARSE_DATE", vec![s("JAN-2022"), s("MMM-yyyy")]), ScalarValue::Date32(Some(18993)));
+        assert_eq!(
+            eval_lit("PARSE_DATE", vec![s("2003-12-24-01-01"), s("yyyy-MM-dd")]),
+            ScalarValue::Date32(Some(12410))
+        );
+        assert_eq!(eval_lit("PARSE_DATE", vec![s("2004"), s("yyyy-MM-dd")]), ScalarValue::Date32(None));
         assert_eq!(eval_lit("STRINGTODATE", vec![s("foo"), s("yyyyMMdd")]), ScalarValue::Int32(None));
         assert_eq!(
             eval_lit("FORMAT_DATE", vec![ScalarValue::Date32(Some(-1)), s("dd-MM-yyyy'Sophia'")]),

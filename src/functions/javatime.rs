@@ -464,6 +464,16 @@ impl JavaFormat {
         Ok(out)
     }
 
+    /// Parses the start of `text` that matches the pattern, ignoring what follows (as
+    /// `DateTimeFormatter.parse(text, ParsePosition)` does).
+    pub(crate) fn parse_prefix(&self, text: &str) -> Result<Parsed, String> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut cur = Cursor { s: &chars, pos: 0 };
+        let mut parsed = Parsed::default();
+        parse_items(&self.items, &mut cur, &mut parsed)?;
+        Ok(parsed)
+    }
+
     /// Parses `text`, which must match the whole pattern.
     pub(crate) fn parse(&self, text: &str) -> Result<Parsed, String> {
         let chars: Vec<char> = text.chars().collect();

@@ -105,6 +105,8 @@ impl LambdaUdf {
         let captured = &args[fixed..];
         let collection = &args[0];
         match (self.kind, collection.data_type()) {
+            // A NULL collection folds to the initial state; anything else of it is NULL.
+            (LambdaKind::Reduce, DataType::Null) => cast_to(&args[1], &self.return_type),
             (_, DataType::Null) => Ok(new_null_array(&self.return_type, collection.len())),
             (LambdaKind::Transform, DataType::List(_)) => self.transform_list(collection.as_list::<i32>(), captured),
             (LambdaKind::Filter, DataType::List(_)) => self.filter_list(collection.as_list::<i32>(), captured),

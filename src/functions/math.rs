@@ -47,7 +47,9 @@ pub(crate) fn register(r: &mut Registry) {
                 } else {
                     let base = as_float64_array(arg(args, 0)?)?;
                     let v = as_float64_array(arg(args, 1)?)?;
-                    let out: Float64Array = base.iter().zip(v.iter()).map(|(b, v)| Some(v?.ln() / b?.ln())).collect();
+                    // ksqlDB: a base that is not positive, or is 1, has no logarithm (NaN).
+                    let log = |b: f64, v: f64| if b <= 0.0 || b == 1.0 { f64::NAN } else { v.ln() / b.ln() };
+                    let out: Float64Array = base.iter().zip(v.iter()).map(|(b, v)| Some(log(b?, v?))).collect();
                     Ok(Arc::new(out))
                 }
             },
@@ -504,6 +506,10 @@ mod tests {
         assert_eq!(eval_lit("LN", vec![i(0)]), d(f64::NEG_INFINITY));
         assert_eq!(eval_lit("LOG", vec![i(13)]), d(2.5649493574615367));
         assert_eq!(eval_lit("LOG", vec![i(15), i(13)]), d(0.9471572411831843));
+        for base in [0, 1, -15] {
+            let ScalarValue::Float64(Some(v)) = eval_lit("LOG", vec![i(base), i(13)]) else { panic!("not a double") };
+            assert!(v.is_nan(), "LOG({base}, 13) = {v}");
+        }
         assert_eq!(eval_lit("POWER", vec![i(15), i(-1)]), d(0.06666666666666667));
         assert_eq!(eval_lit("COT", vec![i(0)]), d(f64::INFINITY));
         assert_eq!(eval_lit("CBRT", vec![i(-8)]), d(-2.0));

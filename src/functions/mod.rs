@@ -18,6 +18,7 @@ use datafusion::logical_expr::ScalarUDF;
 pub mod aggregate;
 mod array;
 mod bytes;
+pub mod cast;
 mod datetime;
 mod javatime;
 mod json;
@@ -71,6 +72,9 @@ static LIBRARY: LazyLock<Library> = LazyLock::new(|| {
     for (name, description) in AGGREGATES {
         infos.push(FunctionInfo { name: name.to_string(), kind: "AGGREGATE", description: description.to_string() });
     }
+    for (name, description) in LAMBDA_FUNCTIONS {
+        infos.push(FunctionInfo { name: name.to_string(), kind: "SCALAR", description: description.to_string() });
+    }
     for (name, description) in TABLE_FUNCTIONS {
         infos.push(FunctionInfo { name: name.to_string(), kind: "TABLE", description: description.to_string() });
     }
@@ -99,6 +103,14 @@ const AGGREGATES: &[(&str, &str)] = &[
     ("TOPKDISTINCT", "Returns the K largest distinct values of a column."),
 ];
 
+/// The higher-order functions: the planner compiles their lambdas (see [`lambda`]), so they
+/// are listed here rather than looked up as UDFs.
+const LAMBDA_FUNCTIONS: &[(&str, &str)] = &[
+    ("FILTER", "Keeps the elements of an array, or the entries of a map, for which a lambda is true."),
+    ("REDUCE", "Folds an array or a map into one value with a lambda, from an initial state."),
+    ("TRANSFORM", "Applies a lambda to each element of an array, or to the keys and values of a map."),
+];
+
 const TABLE_FUNCTIONS: &[(&str, &str)] = &[
     ("CUBE_EXPLODE", "Returns one row per combination of the given columns and NULL."),
     ("EXPLODE", "Returns one row per element of an array."),
@@ -107,6 +119,12 @@ const TABLE_FUNCTIONS: &[(&str, &str)] = &[
 /// The scalar function called `name` (ksqlDB name, any case), if there is one.
 pub fn scalar_udf(name: &str) -> Option<Arc<ScalarUDF>> {
     LIBRARY.by_name.get(name.to_ascii_uppercase().as_str()).cloned()
+}
+
+/// The internal function rewriting a LIKE pattern with escape character `escape` to one
+/// escaped with backslashes, the only escape DataFusion's LIKE knows.
+pub fn string_like_escape(escape: char) -> Arc<ScalarUDF> {
+    string::like_pattern_with_escape(escape)
 }
 
 /// A function as SHOW FUNCTIONS lists it.
@@ -356,6 +374,7 @@ mod tests {
         assert_eq!(names, sorted);
         assert!(all.iter().any(|f| f.kind == "AGGREGATE" && f.name == "COUNT"));
         assert!(all.iter().any(|f| f.kind == "TABLE" && f.name == "EXPLODE"));
+        assert!(all.iter().any(|f| f.kind == "SCALAR" && f.name == "TRANSFORM"));
         let scalars = all.iter().filter(|f| f.kind == "SCALAR").count();
         assert!(scalars >= 120, "only {scalars} scalar functions");
     }

@@ -760,6 +760,52 @@ fn concat_ws(values: &[ArrayRef], sep: Option<&ArrayRef>, rows: usize) -> Result
     }
 }
 
+/// Rewrites a LIKE pattern written with escape character `escape` into the backslash-escaped
+/// pattern DataFusion's LIKE understands: `!%` (with `!` as escape) becomes `\%`, and a plain
+/// backslash becomes `\\`.
+pub(crate) fn like_pattern_with_escape(escape: char) -> Arc<datafusion::logical_expr::ScalarUDF> {
+    super::util::make_udf(
+        "__like_escape",
+        Volatility::Immutable,
+        |types| match types {
+            [DataType::Utf8 | DataType::Null] => Ok(vec![DataType::Utf8]),
+            [DataType::LargeUtf8 | DataType::Utf8View] => Ok(vec![DataType::Utf8]),
+            _ => Err(None),
+        },
+        super::util::returns(DataType::Utf8),
+        move |args, _, rows| {
+            let patterns = super::util::str_arg(args, 0, rows)?;
+            let out: datafusion::arrow::array::StringArray =
+                patterns.iter().map(|p| p.map(|p| rewrite_like_escape(p, escape))).collect();
+            Ok(Arc::new(out))
+        },
+    )
+}
+
+fn rewrite_like_escape(pattern: &str, escape: char) -> String {
+    let mut out = String::with_capacity(pattern.len() + 2);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c == escape {
+            // Only the wildcards and the backslash itself need escaping for DataFusion.
+            match chars.next() {
+                Some(next @ ('%' | '_')) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                Some('\\') => out.push_str("\\\\"),
+                Some(next) => out.push(next),
+                None => {}
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::*;
@@ -876,5 +922,11 @@ mod tests {
         assert_eq!(eval_lit("MASK_KEEP_RIGHT", vec![s("AbCd"), i(1)]), s("XxXd"));
         assert_eq!(eval_lit("MASK_LEFT", vec![s("AbCd"), i(1)]), s("XbCd"));
         assert_eq!(eval_lit("MASK_RIGHT", vec![s("AbCd"), i(2)]), s("AbXx"));
+    }
+
+    #[test]
+    fn like_escape_rewrites_to_backslashes() {
+        assert_eq!(super::rewrite_like_escape("!%a\\b!!!_", '!'), "\\%a\\\\b!\\_");
+        assert_eq!(super::rewrite_like_escape("50!%", '!'), "50\\%");
     }
 }

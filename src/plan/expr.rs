@@ -127,7 +127,19 @@ impl<'a> ExprPlanner<'a> {
                         )));
                     }
                 }
-                Expr::BinaryExpr(BinaryExpr::new(Box::new(l), operator(*op), Box::new(r)))
+                let (lt, rt) = (l.get_type(&self.df_schema)?, r.get_type(&self.df_schema)?);
+                let op_df = match op {
+                    // ksqlDB concatenates strings with `+`.
+                    BinaryOp::Plus if is_string(&lt) && is_string(&rt) => Operator::StringConcat,
+                    other => operator(*other),
+                };
+                let binary = Expr::BinaryExpr(BinaryExpr::new(Box::new(l), op_df, Box::new(r)));
+                if is_comparison(*op) {
+                    // ksqlDB's comparisons are false, not NULL, when a side is NULL.
+                    Expr::IsTrue(Box::new(binary))
+                } else {
+                    binary
+                }
             }
             A::IsNull { expr, negated } => {
                 let inner = Box::new(self.logical(expr)?);
@@ -148,13 +160,25 @@ impl<'a> ExprPlanner<'a> {
                 list.iter().map(|e| self.logical(e)).collect::<Result<_>>()?,
                 *negated,
             )),
-            A::Like { expr, pattern, escape, negated } => Expr::Like(Like::new(
-                *negated,
-                Box::new(self.logical(expr)?),
-                Box::new(self.logical(pattern)?),
-                *escape,
-                false,
-            )),
+            A::Like { expr, pattern, escape, negated } => {
+                let mut pattern = self.logical(pattern)?;
+                // DataFusion only knows the backslash as escape: spell other escapes with it.
+                let escape = match escape {
+                    Some(c) if *c != '\\' => {
+                        pattern = call(functions::string_like_escape(*c), vec![pattern]);
+                        Some('\\')
+                    }
+                    other => *other,
+                };
+                Expr::Like(Like::new(*negated, Box::new(self.logical(expr)?), Box::new(pattern), escape, false))
+            }
+            A::Case { whens, else_result, .. }
+                if whens.iter().map(|(_, t)| t).chain(else_result.as_deref()).all(|e| {
+                    self.logical(e).and_then(|l| Ok(l.get_type(&self.df_schema)?)).is_ok_and(|t| t == DataType::Null)
+                }) =>
+            {
+                return Err(Error::user("Invalid Case expression. All case branches have NULL type"));
+            }
             A::Case { operand, whens, else_result } => Expr::Case(Case::new(
                 operand.as_ref().map(|o| self.logical(o).map(Box::new)).transpose()?,
                 whens
@@ -174,7 +198,15 @@ impl<'a> ExprPlanner<'a> {
                         type_text(&source)
                     )));
                 }
-                Expr::Cast(Cast::new(Box::new(inner), target))
+                match (&source, &target) {
+                    // Arrow cannot print these, and fails where Java's narrowing wraps.
+                    (DataType::Map(_, _) | DataType::Struct(_), DataType::Utf8)
+                    | (DataType::List(_), DataType::List(_))
+                    | (DataType::Map(_, _), DataType::Map(_, _)) => {
+                        call(functions::cast::cast_udf(target.clone()), vec![inner])
+                    }
+                    _ => Expr::Cast(Cast::new(Box::new(inner), target)),
+                }
             }
             A::Function { name, args } => self.function(name, args)?,
             A::Subscript { expr, index } => {
@@ -240,6 +272,10 @@ impl<'a> ExprPlanner<'a> {
                 let values = entries.iter().map(|(_, v)| self.logical(v)).collect::<Result<Vec<_>>>()?;
                 datafusion::functions_nested::map::map(keys, values)
             }
+            // DataFusion's named_struct needs a field: build the empty struct directly.
+            A::Struct(fields) if fields.is_empty() => {
+                Expr::Literal(ScalarValue::Struct(Arc::new(arrow::array::StructArray::new_empty_fields(1, None))), None)
+            }
             A::Struct(fields) => {
                 let mut names = std::collections::HashSet::new();
                 if !fields.iter().all(|(n, _)| names.insert(n.as_str())) {
@@ -289,6 +325,8 @@ impl<'a> ExprPlanner<'a> {
         let Some(udf) = functions::scalar_udf(name) else {
             return Err(Error::user(format!("Can't find any functions with the name '{name}'")));
         };
+        // `F(*)` outside COUNT passes no argument at all, as in ksqlDB.
+        let args = if matches!(args, [ast::Expr::Star]) { &[] } else { args };
         let args = args.iter().map(|a| self.logical(a)).collect::<Result<Vec<_>>>()?;
         Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, args)))
     }
@@ -413,6 +451,10 @@ impl ExprPlanner<'_> {
         let udf = datafusion::logical_expr::ScalarUDF::new_from_impl(LambdaUdf::new(kind, bodies, return_type));
         Ok(call(Arc::new(udf), inputs))
     }
+}
+
+fn is_string(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
 fn is_arithmetic(op: BinaryOp) -> bool {

@@ -145,6 +145,12 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         None => None,
     };
 
+    // The select list must plan before the key columns are checked: ksqlDB reports a bad
+    // expression first.
+    for item in &items {
+        planner.physical(&item.expr).map_err(|e| in_clause(e, "SELECT"))?;
+    }
+
     // Which items become key columns.
     let mut key_items: Vec<usize> = Vec::new();
     if transient {
@@ -164,13 +170,15 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
                 [one] => key_items.push(*one),
                 [first, second, ..] => {
                     return Err(Error::user(format!(
-                        "The projection contains a key column more than once: `{}` and `{}`.",
-                        items[*first].name, items[*second].name
+                        "The projection contains a key column (`{}`) more than once, aliased as: {} and {}.",
+                        key.name, items[*first].name, items[*second].name
                     )));
                 }
             }
         }
         if !missing.is_empty() {
+            // ksqlDB names every key column, not only the missing ones.
+            let missing: Vec<String> = keys.iter().map(|k| k.name.clone()).collect();
             let (noun, list) = plural("key column", &missing);
             return Err(Error::user(format!(
                 "The query used to build `{sink}` must include the {noun} {list} in its projection (eg, SELECT {}...).",
@@ -178,14 +186,32 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
             )));
         }
     } else if !(query.partition_by.len() == 1 && matches!(query.partition_by[0], Expr::Literal(ast::Literal::Null))) {
+        if query.partition_by.iter().any(|p| matches!(p, Expr::Literal(ast::Literal::Null))) {
+            return Err(Error::user("Cannot PARTITION BY multiple columns including NULL"));
+        }
         let mut missing = Vec::new();
         for partition in &query.partition_by {
-            match items.iter().position(|it| same_expr(&it.expr, partition)) {
-                Some(i) => key_items.push(i),
-                None => missing.push(display_expr(partition, &source.name)),
+            check_partition_columns(partition, &planner)?;
+            let found: Vec<usize> =
+                items.iter().enumerate().filter(|(_, it)| same_expr(&it.expr, partition)).map(|(i, _)| i).collect();
+            match found.as_slice() {
+                [] => missing.push(display_expr(partition, &source.name)),
+                [one] => key_items.push(*one),
+                [first, second, ..] => {
+                    let key = match partition {
+                        Expr::Column { name, .. } => name.clone(),
+                        other => display_expr(other, &source.name),
+                    };
+                    return Err(Error::user(format!(
+                        "The projection contains a key column (`{key}`) more than once, aliased as: {} and {}.",
+                        items[*first].name, items[*second].name
+                    )));
+                }
             }
         }
         if !missing.is_empty() {
+            // ksqlDB names every partitioning expression, not only the missing ones.
+            let missing: Vec<String> = query.partition_by.iter().map(|p| display_expr(p, &source.name)).collect();
             let (noun, list) = plural("partitioning expression", &missing);
             let err = Error::user(format!(
                 "The query used to build `{sink}` must include the {noun} {list} in its projection (eg, SELECT {}...).",
@@ -204,16 +230,18 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         }
     }
 
-    for item in &items {
-        planner.logical(&item.expr).map_err(|e| in_clause(e, "SELECT"))?;
-    }
     let mut columns = Vec::with_capacity(items.len());
     let mut projection = Vec::with_capacity(items.len() + 1);
     for &i in &key_items {
         let ty = planner.sql_type(&items[i].expr)?;
         check_key_type(&items[i].name, &ty)?;
         columns.push(Column { name: items[i].name.clone(), ty, role: ColumnRole::Key });
-        projection.push(planner.physical(&items[i].expr)?);
+        let key = if query.partition_by.is_empty() {
+            items[i].expr.clone()
+        } else {
+            null_without_value(&items[i].expr, &planner, &source)?
+        };
+        projection.push(planner.physical(&key)?);
     }
     for (i, item) in items.iter().enumerate() {
         if key_items.contains(&i) {
@@ -365,9 +393,24 @@ pub(crate) fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner
                         alias.clone()
                     }
                     None => {
-                        let name = default_column_name(expr, generated);
+                        let mut name = default_column_name(expr, generated);
                         if name.starts_with("KSQL_COL_") {
                             generated += 1;
+                        }
+                        // A struct field's name that a source column or an earlier item already
+                        // has gets a suffix, as in ksqlDB: B, then B_1, B_2.
+                        if matches!(expr, Expr::Dereference { .. }) {
+                            let taken = |n: &str| {
+                                source.columns.iter().any(|c| c.name == n) || items.iter().any(|it: &Item| it.name == n)
+                            };
+                            if taken(&name) {
+                                let base = name.clone();
+                                let mut n = 1;
+                                while taken(&format!("{base}_{n}")) {
+                                    n += 1;
+                                }
+                                name = format!("{base}_{n}");
+                            }
                         }
                         if RESERVED.contains(&name.as_str()) {
                             return Err(Error::user(format!(
@@ -430,5 +473,38 @@ pub(crate) fn in_clause(e: Error, clause: &str) -> Error {
         Error::user(message)
     } else {
         e
+    }
+}
+
+/// A PARTITION BY key that reads anything but the source's key columns is NULL for a record
+/// without a value, as in ksqlDB (which has no value row to evaluate it on).
+fn null_without_value(expr: &Expr, planner: &ExprPlanner, source: &Source) -> Result<Expr> {
+    let reads_value =
+        planner.logical(expr)?.column_refs().iter().any(|c| !source.key_columns().any(|k| k.name == c.name));
+    if !reads_value {
+        return Ok(expr.clone());
+    }
+    Ok(Expr::Case {
+        operand: None,
+        whens: vec![(
+            Expr::Column { qualifier: None, name: source::NULL_VALUE_COLUMN.to_string() },
+            Expr::Literal(ast::Literal::Null),
+        )],
+        else_result: Some(Box::new(expr.clone())),
+    })
+}
+
+/// PARTITION BY is applied to the input: a column it names must be a source column, even when
+/// the select list has an alias of that name.
+fn check_partition_columns(partition: &Expr, planner: &ExprPlanner) -> Result<()> {
+    match planner.logical(partition) {
+        Ok(_) => Ok(()),
+        Err(e) if e.message().starts_with("column '") => {
+            let name = e.message().split('\'').nth(1).unwrap_or_default().to_string();
+            Err(Error::user(format!(
+                "PARTITION BY column '{name}' cannot be resolved. '{name}' must be a column in the source schema since PARTITION BY is applied on the input."
+            )))
+        }
+        Err(e) => Err(e),
     }
 }

@@ -21,7 +21,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 use crate::sql::ast::{BinaryOp, Expr, Literal, TypeExpr, UnaryOp};
 use crate::sql::parser::{Parser, is_reserved};
 
@@ -41,6 +41,15 @@ const TIME_UNITS: &[(&str, u64)] = &[
 
 fn unit_millis(word: &str) -> Option<u64> {
     TIME_UNITS.iter().find(|(name, _)| name.eq_ignore_ascii_case(word)).map(|(_, ms)| *ms)
+}
+
+/// An error found while building the syntax tree rather than by the grammar (a literal out of
+/// range), worded as ksqlDB words it: "Failed to prepare statement: line 1:40: ...". ksqlDB's
+/// column there is one past the token's 1-based column (it adds one twice); we follow it.
+fn prepare_error(message: &str, at: Position) -> Error {
+    Error::user(message)
+        .at(Position { line: at.line, column: at.column + 1 })
+        .with_preamble("Failed to prepare statement")
 }
 
 /// Parses the text of a numeric token (with the sign of a folded unary minus) into a literal.
@@ -241,8 +250,7 @@ impl Parser<'_> {
                 if let Token::Number(text, _) = self.peek().clone() {
                     let at = self.here();
                     self.advance();
-                    let literal =
-                        number_literal(&text, true).map_err(|m| Error::user(format!("Syntax Error: {m}")).at(at))?;
+                    let literal = number_literal(&text, true).map_err(|m| prepare_error(&m, at))?;
                     return self.parse_postfix(Expr::Literal(literal));
                 }
                 let expr = self.nested(|p| p.parse_unary())?;
@@ -295,8 +303,7 @@ impl Parser<'_> {
             Token::Number(text, _) => {
                 let at = self.here();
                 self.advance();
-                let literal =
-                    number_literal(&text, false).map_err(|m| Error::user(format!("Syntax Error: {m}")).at(at))?;
+                let literal = number_literal(&text, false).map_err(|m| prepare_error(&m, at))?;
                 Ok(Expr::Literal(literal))
             }
             Token::SingleQuotedString(s) => {
@@ -508,9 +515,7 @@ impl Parser<'_> {
             self.advance();
         }
         let literal = match self.peek().clone() {
-            Token::Number(text, _) => {
-                number_literal(&text, negative).map_err(|m| Error::user(format!("Syntax Error: {m}")).at(at))?
-            }
+            Token::Number(text, _) => number_literal(&text, negative).map_err(|m| prepare_error(&m, at))?,
             _ if negative => return Err(self.error_expected(&["a number"])),
             Token::SingleQuotedString(s) => Literal::String(s),
             Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("TRUE") => Literal::Boolean(true),

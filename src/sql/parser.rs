@@ -1717,6 +1717,18 @@ mod tests {
         assert_eq!(e.kind(), crate::error::ErrorKind::User);
         let e = err("SELECT # FROM s");
         assert!(e.position().is_some());
+        // Out-of-range literals are found building the tree; ksqlDB words them so (and counts
+        // the column one further).
+        let e = err("SELECT 9223372036854775808 FROM s");
+        assert_eq!(
+            e.to_string(),
+            "Failed to prepare statement: line 1:9: Invalid numeric literal: 9223372036854775808"
+        );
+        let e = err("\nSELECT 1.7976931348623159E308 FROM s");
+        assert_eq!(
+            e.to_string(),
+            "Failed to prepare statement: line 2:9: Number overflows DOUBLE: 1.7976931348623159E308"
+        );
     }
 
     #[test]

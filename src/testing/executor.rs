@@ -240,9 +240,15 @@ fn drive(
     backend: &dyn TopicBackend,
     produced: &mut HashSet<(String, i32, i64)>,
 ) -> Result<(), Raised> {
+    // ksqlDB's runner parses the statements as one text, one after the other on new lines, so
+    // its error positions count lines from the first statement: leading newlines make ours do
+    // the same (a statement's own text is trimmed, so they change nothing else).
+    let mut lines_before = 0;
     for (i, statement) in case.statements.iter().enumerate() {
+        let positioned = format!("{}{statement}", "\n".repeat(lines_before));
+        lines_before += statement.lines().count().max(1);
         engine
-            .execute(statement)
+            .execute(&positioned)
             .map_err(|e| Raised::new(format!("statement #{} ({}) failed", i + 1, abbreviate(statement)), e))?;
     }
     // Records written by the statements themselves (INSERT ... VALUES) are processed first.
