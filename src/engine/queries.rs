@@ -655,10 +655,21 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
             })?;
             drop(state);
             let limit = plan.limit;
-            let batch = match view {
-                View::Rows(table) => table.read().scan()?,
-                View::Aggregate(aggregator) => {
-                    let rows = aggregator.lock().snapshot()?;
+            // A lookup of one key reads one row; anything else scans. Either way the query's
+            // WHERE then runs on what was read.
+            let key = key_lookup(query, &plan.source)?;
+            let batch = match (view, key) {
+                (View::Rows(table), Some(key)) => table.read().lookup(&key)?,
+                (View::Rows(table), None) => table.read().scan()?,
+                (View::Aggregate(aggregator), key) => {
+                    let mut aggregator = aggregator.lock();
+                    let rows = match key {
+                        Some(key) => match aggregator.lookup(&key)? {
+                            Some(rows) => rows,
+                            None => aggregator.snapshot()?,
+                        },
+                        None => aggregator.snapshot()?,
+                    };
                     crate::state::table::source_layout(&rows, &plan.source)?
                 }
             };
@@ -703,6 +714,47 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
             Ok(StatementResult::Rows { columns, rows })
         }
     }
+}
+
+/// The key a pull query looks up, when its WHERE pins every key column to a literal
+/// (`k = 'x'` joined by AND): one single-row array per key column.
+fn key_lookup(query: &Query, source: &Source) -> Result<Option<Vec<arrow::array::ArrayRef>>> {
+    use crate::sql::ast::{BinaryOp, Expr};
+    fn conjuncts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e {
+            Expr::Binary { op: BinaryOp::And, left, right } => {
+                conjuncts(left, out);
+                conjuncts(right, out);
+            }
+            other => out.push(other),
+        }
+    }
+    let Some(filter) = &query.where_clause else { return Ok(None) };
+    let mut parts = Vec::new();
+    conjuncts(filter, &mut parts);
+    let mut key = Vec::new();
+    for column in source.key_columns() {
+        let literal = parts.iter().find_map(|p| match p {
+            Expr::Binary { op: BinaryOp::Eq, left, right } => match (left.as_ref(), right.as_ref()) {
+                (Expr::Column { name, .. }, Expr::Literal(l)) | (Expr::Literal(l), Expr::Column { name, .. })
+                    if name == &column.name =>
+                {
+                    Some(l)
+                }
+                _ => None,
+            },
+            _ => None,
+        });
+        let Some(literal) = literal else { return Ok(None) };
+        let value = crate::plan::expr::literal(literal)?;
+        // A literal that does not convert to the key's type cannot be a lookup; the scan
+        // path reports or evaluates it as the WHERE says.
+        match value.cast_to(&column.ty.to_arrow()).and_then(|v| v.to_array()) {
+            Ok(array) if array.null_count() == 0 => key.push(array),
+            _ => return Ok(None),
+        }
+    }
+    Ok(if key.is_empty() { None } else { Some(key) })
 }
 
 fn result_columns(columns: &[crate::catalog::Column]) -> Vec<ResultColumn> {

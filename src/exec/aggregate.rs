@@ -424,6 +424,23 @@ impl Aggregator {
         self.output()
     }
 
+    /// The current row of the group with these key values (one single-row array per GROUP BY
+    /// expression), for key lookups of pull queries; `None` for windowed aggregations, whose
+    /// groups of one key are found by a scan.
+    pub fn lookup(&mut self, key: &[ArrayRef]) -> Result<Option<RecordBatch>> {
+        if self.plan.window.is_some() {
+            return Ok(None);
+        }
+        let rows = self.keys.convert_columns(key)?;
+        let mut wanted = rows.row(0).data().to_vec();
+        wanted.extend_from_slice(&0i64.to_be_bytes());
+        self.begin_batch();
+        if let Some(g) = self.find(&wanted) {
+            self.emit_group(g, false);
+        }
+        self.output().map(Some)
+    }
+
     /// Emits every window still open, as at the end of input (`rivulet bench`).
     pub fn flush_final(&mut self) -> Result<RecordBatch> {
         self.begin_batch();
