@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 use rivulet::engine::{Engine, EngineConfig, StatementResult};
 
 mod bench;
+mod datagen_cmd;
 mod render;
+mod repl;
 
 #[derive(Parser)]
 #[command(name = "rivulet", version, about = "A streaming SQL engine in the spirit of ksqlDB")]
@@ -18,8 +20,9 @@ struct Cli {
     /// Where the embedded log keeps its data.
     #[arg(long, global = true, default_value = "./rivulet-data")]
     data_dir: PathBuf,
+    /// Without a subcommand: the interactive REPL.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -58,6 +61,8 @@ enum Command {
     },
     /// Loads JSON-lines input, runs statements until the input is consumed, reports throughput.
     Bench(bench::BenchArgs),
+    /// Writes generated records (quickstart data sets or Nexmark) to topics.
+    Datagen(datagen_cmd::DatagenArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,8 +72,9 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Run { file, until_idle } => run_script(&cli.data_dir, &file, until_idle),
-        Command::Test { paths, filter, ratchet, update_ratchet, summary_by_file, verbose, timeout } => {
+        None => repl::run(&cli.data_dir),
+        Some(Command::Run { file, until_idle }) => run_script(&cli.data_dir, &file, until_idle),
+        Some(Command::Test { paths, filter, ratchet, update_ratchet, summary_by_file, verbose, timeout }) => {
             let options = rivulet::testing::RunOptions {
                 filter,
                 ratchet,
@@ -83,7 +89,8 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
-        Command::Bench(args) => bench::run(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Datagen(args)) => datagen_cmd::run(&args, &cli.data_dir),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
