@@ -26,9 +26,14 @@ pub struct BenchArgs {
     /// Where to write the last persistent query's output rows as JSON lines.
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Keep the data directory instead of a temporary one.
+    /// Keep the data directory instead of a temporary one (implies --storage disk).
     #[arg(long)]
     keep_data: bool,
+    /// Where the embedded log keeps the topics: `memory` (the default: the peers in
+    /// ../shared/bench read a file and persist nothing either) or `disk` (a temporary data
+    /// directory, every step fsynced as in production).
+    #[arg(long, default_value = "memory")]
+    storage: String,
 }
 
 const LOAD_BATCH: usize = 16 * 1024;
@@ -42,7 +47,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let mut properties = std::collections::BTreeMap::new();
     properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
     let started = Instant::now();
-    let engine = Engine::open(EngineConfig { data_dir: Some(dir.clone()), properties, background: false })?;
+    let on_disk = match args.storage.as_str() {
+        _ if args.keep_data => true,
+        "disk" => true,
+        "memory" => false,
+        other => return Err(Error::user(format!("--storage takes memory or disk, not '{other}'"))),
+    };
+    let data_dir = on_disk.then(|| dir.clone());
+    let engine = Engine::open(EngineConfig { data_dir, properties, background: false })?;
     // Statements first, so that the input topics exist with the sources' settings.
     let mut sink = None;
     for statement in rivulet::sql::parse(&sql)? {
@@ -60,7 +72,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         events += load(&engine, &topic, path)?;
     }
     let load_s = load_started.elapsed().as_secs_f64();
-    engine.run_to_completion(8192)?;
+    // Big steps: each ends with a flush (an fsync) and an offset commit.
+    engine.run_to_completion(65_536)?;
     engine.close_windows()?;
     let mut rows_out: u64 = 0;
     if let Some(sink) = &sink {
@@ -117,6 +130,27 @@ fn write_rows(engine: &Engine, source: &rivulet::catalog::Source, out: &mut dyn 
     names.extend(values.map(|(i, c)| (i, c.name.clone())));
     let null_value = schema.index_of(rivulet::exec::source::NULL_VALUE_COLUMN)?;
     let mut rows = 0u64;
+    if names.iter().all(|(i, _)| source.columns.get(*i).is_some_and(|c| c.role == rivulet::catalog::ColumnRole::Value))
+        && source.window.is_none()
+        && source.value_format.kind == rivulet::format::FormatKind::Json
+        && (names.len() > 1 || source.value_format.wrap_single)
+    {
+        // Keyless JSON rows are their value bytes: copy them.
+        for (partition, start) in reader.positions().to_vec() {
+            let mut offset = start;
+            loop {
+                let records = engine.backend().read(&source.topic, partition, offset, 65_536)?;
+                let Some(last) = records.last() else { break };
+                offset = last.offset + 1;
+                for value in records.into_iter().filter_map(|r| r.value) {
+                    out.write_all(&value)?;
+                    out.write_all(b"\n")?;
+                    rows += 1;
+                }
+            }
+        }
+        return Ok(rows);
+    }
     while let Some(batch) = reader.poll(65_536)? {
         let tombstones = batch.column(null_value).as_boolean();
         for row in 0..batch.num_rows() {

@@ -95,6 +95,25 @@ pub(crate) enum Planned {
 }
 
 impl Planned {
+    /// The input columns (indices into the source's batch schema) the plan reads.
+    fn used_columns(&self) -> std::collections::HashSet<usize> {
+        let exprs: Vec<&Arc<dyn datafusion::physical_expr::PhysicalExpr>> = match self {
+            Planned::Select(p) => {
+                p.filter.iter().chain(p.table_functions.iter()).chain(p.projection.iter()).collect()
+            }
+            Planned::Aggregate(p) => p
+                .filter
+                .iter()
+                .chain(p.group_by.iter())
+                .chain(p.aggregates.iter().flat_map(|a| a.args.iter()))
+                .collect(),
+        };
+        exprs
+            .into_iter()
+            .flat_map(|e| datafusion::physical_expr::utils::collect_columns(e).into_iter().map(|c| c.index()))
+            .collect()
+    }
+
     fn source(&self) -> &Source {
         match self {
             Planned::Select(p) => &p.source,
@@ -424,7 +443,8 @@ fn build_persistent(
 ) -> Result<PersistentQuery> {
     let log = ProcessingLog::new(inner.backend.clone(), id);
     let positions = start_positions(inner, state, plan.source(), Some(id))?;
-    let reader = SourceReader::new(plan.source().clone(), inner.backend.clone(), positions, log.clone())?;
+    let mut reader = SourceReader::new(plan.source().clone(), inner.backend.clone(), positions, log.clone())?;
+    reader.project(&plan.used_columns())?;
     let sink_time = match &sink.timestamp {
         Some(spec) if sink.window.is_none() => {
             Some(crate::exec::time::TimestampExtractor::new(spec, plan.output_schema())?)

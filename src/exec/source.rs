@@ -70,6 +70,8 @@ pub struct SourceReader {
     value: RowDecoder,
     timestamps: Option<TimestampExtractor>,
     log: ProcessingLog,
+    /// Per value column, whether the query reads it (`None`: all are decoded).
+    value_used: Option<Vec<bool>>,
 }
 
 impl SourceReader {
@@ -82,7 +84,39 @@ impl SourceReader {
             Some(spec) => Some(TimestampExtractor::new(spec, &schema)?),
             None => None,
         };
-        Ok(Self { source, backend, schema, positions, next_partition: 0, key, value, timestamps, log })
+        Ok(Self { source, backend, schema, positions, next_partition: 0, key, value, timestamps, log, value_used: None })
+    }
+
+    /// Decodes only the value columns a query reads (`used`: indices into [`Self::schema`]),
+    /// leaving the others NULL. Only for JSON, where fields are found by name: skipping a
+    /// field still checks that the record is well-formed JSON, but no longer converts (or
+    /// validates the type of) a value nobody reads, which is most of the work for wide
+    /// records.
+    pub fn project(&mut self, used: &std::collections::HashSet<usize>) -> Result<()> {
+        if self.source.value_format.kind != crate::format::FormatKind::Json {
+            return Ok(());
+        }
+        let mut mask = Vec::new();
+        let mut fields = Vec::new();
+        for (i, column) in self.source.columns.iter().enumerate() {
+            if column.role != ColumnRole::Value {
+                continue;
+            }
+            let keep = used.contains(&i)
+                || self.source.timestamp.as_ref().is_some_and(|t| t.column == column.name);
+            mask.push(keep);
+            if keep {
+                fields.push(column.field());
+            }
+        }
+        if mask.iter().all(|&k| k) || fields.is_empty() {
+            // Nothing to skip; and a JSON value decoder needs at least one field to tell an
+            // object from a wrapped single value.
+            return Ok(());
+        }
+        self.value = RowDecoder::new(&self.source.value_format, fields.into())?;
+        self.value_used = Some(mask);
+        Ok(())
     }
 
     /// The schema of the batches this reader yields.
@@ -203,10 +237,19 @@ impl SourceReader {
         let mut key_arrays = self.key.finish().into_iter();
         let mut value_arrays = self.value.finish().into_iter();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+        let mut value_index = 0;
         for column in &self.source.columns {
             let array = match &column.role {
                 ColumnRole::Key => key_arrays.next(),
-                ColumnRole::Value => value_arrays.next(),
+                ColumnRole::Value => {
+                    let used = self.value_used.as_ref().is_none_or(|m| m.get(value_index).copied().unwrap_or(true));
+                    value_index += 1;
+                    if used {
+                        value_arrays.next()
+                    } else {
+                        Some(arrow::array::new_null_array(&column.ty.to_arrow(), kept.len()))
+                    }
+                }
                 ColumnRole::Headers => Some(headers_array(&kept, &column.field())?),
                 ColumnRole::Header(name) => Some(header_array(&kept, name)),
             };
