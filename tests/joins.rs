@@ -149,3 +149,38 @@ fn a_join_without_its_key_in_the_projection_is_rejected() {
     let err = engine.execute("CREATE STREAM out AS SELECT * FROM l JOIN l WITHIN 1 SECOND ON l.a = l.a;").unwrap_err();
     assert!(err.message().contains("self joins are not yet supported"), "{err}");
 }
+
+#[test]
+fn a_push_query_joins_a_stream_with_a_table() {
+    let engine = engine();
+    run(
+        &engine,
+        &[
+            "CREATE STREAM s (k STRING KEY, tid BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+            "CREATE TABLE t (id BIGINT PRIMARY KEY, v STRING) WITH (kafka_topic='t', value_format='JSON', partitions=1);",
+            "INSERT INTO t (ROWTIME, id, v) VALUES (1, 7, 'seven');",
+            "INSERT INTO s (ROWTIME, k, tid) VALUES (2, 'a', 7);",
+        ],
+    );
+    let result =
+        engine.execute("SELECT k, v FROM s JOIN t ON s.tid = t.id EMIT CHANGES LIMIT 1;").unwrap().pop().unwrap();
+    let rivulet::engine::StatementResult::Push(push) = result else { panic!("expected a push query") };
+    let row = push.next_timeout(std::time::Duration::from_secs(10)).unwrap().unwrap();
+    assert_eq!(row, vec![serde_json::json!("a"), serde_json::json!("seven")]);
+}
+
+#[test]
+fn partition_by_rekeys_a_join_result() {
+    let engine = engine();
+    run(
+        &engine,
+        &[
+            "CREATE STREAM l (id BIGINT KEY, name STRING) WITH (kafka_topic='l', value_format='JSON', partitions=1);",
+            "CREATE STREAM r (id BIGINT KEY, n BIGINT) WITH (kafka_topic='r', value_format='JSON', partitions=1);",
+            "CREATE STREAM out AS SELECT r.n, name FROM l JOIN r WITHIN 1 SECOND ON l.id = r.id PARTITION BY r.n;",
+            "INSERT INTO l (ROWTIME, id, name) VALUES (0, 1, 'a');",
+            "INSERT INTO r (ROWTIME, id, n) VALUES (10, 1, 42);",
+        ],
+    );
+    assert_eq!(records(&engine, "OUT"), vec![row("42", r#"{"NAME":"a"}"#, 10)]);
+}

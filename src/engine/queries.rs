@@ -672,6 +672,33 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
         let op = Operator::Aggregate(Arc::new(Mutex::new(aggregator)));
         return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), columns, limit)?));
     }
+    if !query.from.joins.is_empty() {
+        if query.emit.is_none() {
+            return Err(Error::user("Pull queries don't support JOIN clauses."));
+        }
+        let plan = plan_join(query, &state.catalog, None)?;
+        let columns = result_columns(&plan.columns);
+        let mut readers = Vec::with_capacity(2);
+        for source in [&plan.left.source, &plan.right.source] {
+            // A table side is read whole: a push query joins with the table as it is.
+            let positions = if source.kind == SourceKind::Table {
+                let partitions = inner.backend.describe_topic(&source.topic)?.map(|d| d.config.partitions).unwrap_or(1);
+                (0..partitions)
+                    .map(|p| Ok((p, inner.backend.start_offset(&source.topic, p)?)))
+                    .collect::<Result<Vec<_>>>()?
+            } else {
+                start_positions(inner, &state, source, None)?
+            };
+            readers.push(SourceReader::new(source.clone(), inner.backend.clone(), positions, log.clone())?);
+        }
+        drop(state);
+        let (Some(right), Some(left)) = (readers.pop(), readers.pop()) else {
+            return Err(Error::internal("a join needs two readers"));
+        };
+        let limit = plan.limit;
+        let op = Operator::Join(Box::new(JoinOperator::new(plan, left, right, log)?));
+        return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), columns, limit)?));
+    }
     let plan = crate::plan::select::plan_transient(query, &state.catalog)?;
     let columns = result_columns(&plan.columns);
     match query.emit {

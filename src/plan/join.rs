@@ -136,8 +136,10 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result
     if query.window.is_some() {
         return Err(Error::user("WINDOW clause requires a GROUP BY clause."));
     }
-    if !query.partition_by.is_empty() {
-        return Err(Error::user("PARTITION BY over a join is not supported yet"));
+    if !query.partition_by.is_empty()
+        && query.select.iter().any(|i| matches!(i, SelectItem::Wildcard | SelectItem::QualifiedWildcard(_)))
+    {
+        return Err(Error::user("PARTITION BY over a join with `*` in the projection is not supported yet"));
     }
     let left_source = catalog.require_source(&query.from.source.name)?.clone();
     let right_source = catalog.require_source(&join.source.name)?.clone();
@@ -349,7 +351,32 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result
     // Which item is the key.
     let is_key_expr = |e: &Expr, target: &str| matches!(e, Expr::Column { qualifier: None, name } if name == target);
     let mut key_item = None;
-    if !transient {
+    // PARTITION BY: the result is keyed by the partitioning expressions instead.
+    let mut partition_items = Vec::new();
+    for partition in &query.partition_by {
+        let rewritten = scope.rewrite(partition).map_err(|e| in_clause(e, "PARTITION BY"))?;
+        planner.physical(&rewritten).map_err(|e| in_clause(e, "PARTITION BY"))?;
+        let found: Vec<usize> =
+            items.iter().enumerate().filter(|(_, it)| it.expr == rewritten).map(|(i, _)| i).collect();
+        match found.as_slice() {
+            [one] => partition_items.push(*one),
+            [] => {
+                let text = expr_text(partition);
+                return Err(Error::user(format!(
+                    "The query used to build `{sink}` must include the partitioning expression {text} in its projection (eg, SELECT {text}...)."
+                )));
+            }
+            [first, second, ..] => {
+                return Err(Error::user(format!(
+                    "The projection contains a key column (`{}`) more than once, aliased as: {} and {}.",
+                    expr_text(partition),
+                    items[*first].name,
+                    items[*second].name
+                )));
+            }
+        }
+    }
+    if !transient && partition_items.is_empty() {
         let targets: Vec<String> = match &scope.synthetic {
             Some(_) => vec![JOIN_KEY_COLUMN.to_string()],
             None => eligible.iter().map(|(column, _)| column.clone()).collect(),
@@ -395,6 +422,12 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result
 
     let mut columns = Vec::with_capacity(items.len());
     let mut projection = Vec::with_capacity(items.len() + 3);
+    for &k in &partition_items {
+        let ty = planner.sql_type(&items[k].expr)?;
+        check_key_type(&items[k].name, &ty)?;
+        columns.push(Column { name: items[k].name.clone(), ty, role: ColumnRole::Key });
+        projection.push(planner.physical(&items[k].expr)?);
+    }
     if let Some(k) = key_item {
         check_key_type(&items[k].name, &left_type)?;
         columns.push(Column { name: items[k].name.clone(), ty: left_type.clone(), role: ColumnRole::Key });
@@ -403,7 +436,7 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result
         projection.push(planner.physical(&Expr::Column { qualifier: None, name: JOIN_KEY_COLUMN.into() })?);
     }
     for (i, item) in items.iter().enumerate() {
-        if Some(i) == key_item {
+        if Some(i) == key_item || partition_items.contains(&i) {
             continue;
         }
         let ty = planner.sql_type(&item.expr)?;
