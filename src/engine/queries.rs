@@ -20,11 +20,13 @@ use crate::engine::result::{PushQuery, ResultColumn, StatementResult};
 use crate::engine::{Inner, State};
 use crate::error::{Error, Result};
 use crate::exec::aggregate::Aggregator;
+use crate::exec::join::JoinOperator;
 use crate::exec::processing_log::ProcessingLog;
 use crate::exec::query::SelectQuery;
 use crate::exec::sink::Sink;
 use crate::exec::source::SourceReader;
 use crate::plan::aggregate::{AggregatePlan, is_aggregation, plan_aggregate};
+use crate::plan::join::{JoinPlan, join_result_kind, plan_join};
 use crate::plan::select::{SelectPlan, plan_select};
 use crate::sql::ast::{CreateAsSelect, Emit, Query, QueryTarget, SourceKind};
 use crate::state::changelog::{self, Changelog};
@@ -39,6 +41,8 @@ pub(crate) enum Operator {
     Select(Box<SelectQuery>),
     /// Shared with the pull queries that read its groups.
     Aggregate(Arc<Mutex<Aggregator>>),
+    /// A join of two sources.
+    Join(Box<JoinOperator>),
 }
 
 /// What pull queries on a table read: its rows, or the groups of the aggregation behind it.
@@ -53,14 +57,20 @@ impl Operator {
         match self {
             Operator::Select(q) => q.step(max),
             Operator::Aggregate(a) => a.lock().step(max),
+            Operator::Join(j) => j.step(max),
         }
     }
 
-    /// Next offsets per partition of the source.
-    fn positions(&self) -> Vec<(i32, i64)> {
+    /// Next offsets per topic and partition of the sources: what to commit.
+    fn offsets(&self) -> Vec<(String, i32, i64)> {
+        let of = |reader: &SourceReader| -> Vec<(String, i32, i64)> {
+            let topic = &reader.source().topic;
+            reader.positions().iter().map(|&(p, o)| (topic.clone(), p, o)).collect()
+        };
         match self {
-            Operator::Select(q) => q.reader().positions().to_vec(),
-            Operator::Aggregate(a) => a.lock().reader().positions().to_vec(),
+            Operator::Select(q) => of(q.reader()),
+            Operator::Aggregate(a) => of(a.lock().reader()),
+            Operator::Join(j) => j.readers().into_iter().flat_map(of).collect(),
         }
     }
 
@@ -69,20 +79,14 @@ impl Operator {
         match self {
             Operator::Select(q) => q.reader().positions().iter().map(|p| p.1).sum(),
             Operator::Aggregate(a) => a.lock().progress(),
-        }
-    }
-
-    fn topic(&self) -> String {
-        match self {
-            Operator::Select(q) => q.reader().source().topic.clone(),
-            Operator::Aggregate(a) => a.lock().reader().source().topic.clone(),
+            Operator::Join(j) => j.readers().iter().flat_map(|r| r.positions()).map(|p| p.1).sum(),
         }
     }
 
     /// Writes state changes to the changelog (before the flush that makes them durable).
     fn checkpoint(&mut self) -> Result<()> {
         match self {
-            Operator::Select(_) => Ok(()),
+            Operator::Select(_) | Operator::Join(_) => Ok(()),
             Operator::Aggregate(a) => a.lock().checkpoint(),
         }
     }
@@ -92,6 +96,7 @@ impl Operator {
 pub(crate) enum Planned {
     Select(SelectPlan),
     Aggregate(AggregatePlan),
+    Join(Box<JoinPlan>),
 }
 
 impl Planned {
@@ -118,6 +123,15 @@ impl Planned {
         match self {
             Planned::Select(p) => &p.source,
             Planned::Aggregate(p) => &p.source,
+            Planned::Join(p) => &p.left.source,
+        }
+    }
+
+    /// Every source read.
+    fn source_names(&self) -> Vec<String> {
+        match self {
+            Planned::Join(p) => vec![p.left.source.name.clone(), p.right.source.name.clone()],
+            other => vec![other.source().name.clone()],
         }
     }
 
@@ -125,6 +139,7 @@ impl Planned {
         match self {
             Planned::Select(p) => &p.columns,
             Planned::Aggregate(p) => &p.columns,
+            Planned::Join(p) => &p.columns,
         }
     }
 
@@ -132,6 +147,7 @@ impl Planned {
         match self {
             Planned::Select(p) => &p.output_schema,
             Planned::Aggregate(p) => &p.output_schema,
+            Planned::Join(p) => &p.output_schema,
         }
     }
 
@@ -139,6 +155,7 @@ impl Planned {
         match self {
             Planned::Select(p) => p.source.window,
             Planned::Aggregate(p) => p.window.map(|w| w.key_type()),
+            Planned::Join(_) => None,
         }
     }
 }
@@ -184,14 +201,12 @@ impl PersistentQuery {
                 table.write().apply(&out)?;
             }
         }
-        let positions = self.op.positions();
+        let offsets = self.op.offsets();
         let after = self.op.progress();
         if after > before {
             // Offsets are committed only once what they produced is durable.
             self.op.checkpoint()?;
             self.backend.flush()?;
-            let topic = self.op.topic();
-            let offsets: Vec<(String, i32, i64)> = positions.iter().map(|&(p, o)| (topic.clone(), p, o)).collect();
             self.backend.commit_offsets(&self.id, &offsets)?;
         }
         Ok((after - before).max(0) as usize)
@@ -323,6 +338,12 @@ fn start_positions(inner: &Inner, state: &State, source: &Source, group: Option<
 /// Plans the query of a CREATE ... AS SELECT or INSERT INTO, checking that what it produces
 /// (a stream or a table) is what the statement creates.
 fn plan_persistent(query: &Query, catalog: &crate::catalog::Catalog, sink: &str, kind: SourceKind) -> Result<Planned> {
+    if !query.from.joins.is_empty() {
+        let produces = join_result_kind(query, catalog)?;
+        let plan = plan_join(query, catalog, Some(sink))?;
+        check_result_kind(produces, kind)?;
+        return Ok(Planned::Join(Box::new(plan)));
+    }
     let source = catalog.require_source(&query.from.source.name)?;
     if source.window.is_some() && source.kind == SourceKind::Table {
         return Err(Error::user("KSQL does not support persistent queries on windowed tables."));
@@ -330,6 +351,16 @@ fn plan_persistent(query: &Query, catalog: &crate::catalog::Catalog, sink: &str,
     let source_kind = source.kind;
     let produces =
         if is_aggregation(query) || source_kind == SourceKind::Table { SourceKind::Table } else { SourceKind::Stream };
+    check_result_kind(produces, kind)?;
+    if is_aggregation(query) {
+        Ok(Planned::Aggregate(plan_aggregate(query, catalog, Some(sink))?))
+    } else {
+        Ok(Planned::Select(plan_select(query, catalog, sink)?))
+    }
+}
+
+/// Rejects a CREATE STREAM of a query producing a table, and the reverse.
+fn check_result_kind(produces: SourceKind, kind: SourceKind) -> Result<()> {
     if produces != kind {
         let (produced, statement) = match produces {
             SourceKind::Table => ("TABLE", "CREATE TABLE AS SELECT"),
@@ -339,11 +370,7 @@ fn plan_persistent(query: &Query, catalog: &crate::catalog::Catalog, sink: &str,
             "Invalid result type. Your SELECT query produces a {produced}. Please use {statement} statement instead."
         )));
     }
-    if is_aggregation(query) {
-        Ok(Planned::Aggregate(plan_aggregate(query, catalog, Some(sink))?))
-    } else {
-        Ok(Planned::Select(plan_select(query, catalog, sink)?))
-    }
+    Ok(())
 }
 
 /// `CREATE STREAM|TABLE name [WITH (...)] AS SELECT ...`
@@ -404,14 +431,14 @@ pub(crate) fn create_as_select(inner: &Inner, create: &CreateAsSelect, sql: &str
     let info = QueryInfo {
         id: id.clone(),
         sql: sql.to_string(),
-        sources: vec![plan.source().name.clone()],
+        sources: plan.source_names(),
         sink: create.name.clone(),
         sink_topic: topic,
     };
     // A stateless table query keeps its rows for pull queries; an aggregation answers them
     // from its groups.
     let table = match (create.kind, &plan) {
-        (SourceKind::Table, Planned::Select(_)) => {
+        (SourceKind::Table, Planned::Select(_) | Planned::Join(_)) => {
             Some(Arc::new(parking_lot::RwLock::new(MaterializedTable::new(&sink)?)))
         }
         _ => None,
@@ -452,6 +479,17 @@ fn build_persistent(
         _ => None,
     };
     let op = match plan {
+        Planned::Join(plan) => {
+            // A table side is rebuilt from its whole topic (its changelog); a stream side
+            // resumes where the query committed.
+            let reader = |source: &Source| -> Result<SourceReader> {
+                let group = (source.kind == SourceKind::Stream).then_some(id);
+                let positions = start_positions(inner, state, source, group)?;
+                SourceReader::new(source.clone(), inner.backend.clone(), positions, log.clone())
+            };
+            let (left, right) = (reader(&plan.left.source)?, reader(&plan.right.source)?);
+            Operator::Join(Box::new(JoinOperator::new(*plan, left, right, log.clone())?))
+        }
         Planned::Select(plan) => {
             if let Some(table) = &table {
                 warm_table(inner, state, query, sink, table, &log)?;
@@ -562,12 +600,12 @@ pub(crate) fn insert_into_select(inner: &Inner, target: &str, query: &Query, sql
     {
         return Err(Error::user(format!("Cannot insert into {target} because it has header columns")));
     }
-    let plan = match plan_persistent(query, &state.catalog, target, SourceKind::Stream)? {
-        Planned::Select(plan) => plan,
-        Planned::Aggregate(_) => return Err(Error::internal("INSERT INTO planned an aggregation")),
-    };
+    let plan = plan_persistent(query, &state.catalog, target, SourceKind::Stream)?;
+    if let Planned::Aggregate(_) = plan {
+        return Err(Error::internal("INSERT INTO planned an aggregation"));
+    }
     let result_schema: Vec<(&str, String, bool)> = plan
-        .columns
+        .columns()
         .iter()
         .map(|c| (c.name.as_str(), c.ty.to_string(), c.role == crate::catalog::ColumnRole::Key))
         .collect();
@@ -580,7 +618,7 @@ pub(crate) fn insert_into_select(inner: &Inner, target: &str, query: &Query, sql
     if result_schema != sink_schema {
         return Err(Error::user(format!(
             "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
-            plan.columns.iter().map(|c| format!("`{}` {}", c.name, c.ty)).collect::<Vec<_>>().join(", "),
+            plan.columns().iter().map(|c| format!("`{}` {}", c.name, c.ty)).collect::<Vec<_>>().join(", "),
             sink.schema_string()
         )));
     }
@@ -588,11 +626,11 @@ pub(crate) fn insert_into_select(inner: &Inner, target: &str, query: &Query, sql
     let info = QueryInfo {
         id: id.clone(),
         sql: sql.to_string(),
-        sources: vec![plan.source.name.clone()],
+        sources: plan.source_names(),
         sink: sink.name.clone(),
         sink_topic: sink.topic.clone(),
     };
-    let query = build_persistent(inner, &state, &id, Planned::Select(plan), &sink, None, query)?;
+    let query = build_persistent(inner, &state, &id, plan, &sink, None, query)?;
     inner.log_command(&state, sql)?;
     state.catalog.put_query(info);
     inner.queries.start(query)?;
@@ -652,6 +690,33 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
         let limit = plan.limit;
         let aggregator = Aggregator::new(plan, reader, log, None, None, &config, None)?;
         let op = Operator::Aggregate(Arc::new(Mutex::new(aggregator)));
+        return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), columns, limit)?));
+    }
+    if !query.from.joins.is_empty() {
+        if query.emit.is_none() {
+            return Err(Error::user("Pull queries don't support JOIN clauses."));
+        }
+        let plan = plan_join(query, &state.catalog, None)?;
+        let columns = result_columns(&plan.columns);
+        let mut readers = Vec::with_capacity(2);
+        for source in [&plan.left.source, &plan.right.source] {
+            // A table side is read whole: a push query joins with the table as it is.
+            let positions = if source.kind == SourceKind::Table {
+                let partitions = inner.backend.describe_topic(&source.topic)?.map(|d| d.config.partitions).unwrap_or(1);
+                (0..partitions)
+                    .map(|p| Ok((p, inner.backend.start_offset(&source.topic, p)?)))
+                    .collect::<Result<Vec<_>>>()?
+            } else {
+                start_positions(inner, &state, source, None)?
+            };
+            readers.push(SourceReader::new(source.clone(), inner.backend.clone(), positions, log.clone())?);
+        }
+        drop(state);
+        let (Some(right), Some(left)) = (readers.pop(), readers.pop()) else {
+            return Err(Error::internal("a join needs two readers"));
+        };
+        let limit = plan.limit;
+        let op = Operator::Join(Box::new(JoinOperator::new(plan, left, right, log)?));
         return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), columns, limit)?));
     }
     let plan = crate::plan::select::plan_transient(query, &state.catalog)?;

@@ -3,4 +3,5 @@
 pub mod aggregate;
 pub mod coerce;
 pub mod expr;
+pub mod join;
 pub mod select;
