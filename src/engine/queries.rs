@@ -101,11 +101,11 @@ pub(crate) enum Planned {
 
 impl Planned {
     /// The input columns (indices into the source's batch schema) the plan reads.
-    fn used_columns(&self) -> std::collections::HashSet<usize> {
+    /// `None`: all of them.
+    fn used_columns(&self) -> Option<std::collections::HashSet<usize>> {
         let exprs: Vec<&Arc<dyn datafusion::physical_expr::PhysicalExpr>> = match self {
-            Planned::Select(p) => {
-                p.filter.iter().chain(p.table_functions.iter()).chain(p.projection.iter()).collect()
-            }
+            Planned::Join(_) => return None,
+            Planned::Select(p) => p.filter.iter().chain(p.table_functions.iter()).chain(p.projection.iter()).collect(),
             Planned::Aggregate(p) => p
                 .filter
                 .iter()
@@ -113,10 +113,12 @@ impl Planned {
                 .chain(p.aggregates.iter().flat_map(|a| a.args.iter()))
                 .collect(),
         };
-        exprs
-            .into_iter()
-            .flat_map(|e| datafusion::physical_expr::utils::collect_columns(e).into_iter().map(|c| c.index()))
-            .collect()
+        Some(
+            exprs
+                .into_iter()
+                .flat_map(|e| datafusion::physical_expr::utils::collect_columns(e).into_iter().map(|c| c.index()))
+                .collect(),
+        )
     }
 
     fn source(&self) -> &Source {
@@ -471,7 +473,9 @@ fn build_persistent(
     let log = ProcessingLog::new(inner.backend.clone(), id);
     let positions = start_positions(inner, state, plan.source(), Some(id))?;
     let mut reader = SourceReader::new(plan.source().clone(), inner.backend.clone(), positions, log.clone())?;
-    reader.project(&plan.used_columns())?;
+    if let Some(used) = plan.used_columns() {
+        reader.project(&used)?;
+    }
     let sink_time = match &sink.timestamp {
         Some(spec) if sink.window.is_none() => {
             Some(crate::exec::time::TimestampExtractor::new(spec, plan.output_schema())?)

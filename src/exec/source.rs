@@ -84,7 +84,18 @@ impl SourceReader {
             Some(spec) => Some(TimestampExtractor::new(spec, &schema)?),
             None => None,
         };
-        Ok(Self { source, backend, schema, positions, next_partition: 0, key, value, timestamps, log, value_used: None })
+        Ok(Self {
+            source,
+            backend,
+            schema,
+            positions,
+            next_partition: 0,
+            key,
+            value,
+            timestamps,
+            log,
+            value_used: None,
+        })
     }
 
     /// Decodes only the value columns a query reads (`used`: indices into [`Self::schema`]),
@@ -102,8 +113,7 @@ impl SourceReader {
             if column.role != ColumnRole::Value {
                 continue;
             }
-            let keep = used.contains(&i)
-                || self.source.timestamp.as_ref().is_some_and(|t| t.column == column.name);
+            let keep = used.contains(&i) || self.source.timestamp.as_ref().is_some_and(|t| t.column == column.name);
             mask.push(keep);
             if keep {
                 fields.push(column.field());
