@@ -109,6 +109,9 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         if let Expr::Function { name, args } = &item.expr
             && TABLE_FUNCTIONS.contains(&name.as_str())
         {
+            if source.kind == SourceKind::Table {
+                return Err(Error::user("Table source is not supported with table functions"));
+            }
             let [arg] = args.as_slice() else {
                 return Err(Error::user(format!("Function '{name}' takes exactly one ARRAY argument")));
             };
