@@ -152,21 +152,13 @@ impl Repartition {
 
     /// Reads up to `max` repartitioned rows.
     fn read(&mut self, max: usize) -> Result<Option<Prepared>> {
-        let mut records = Vec::new();
-        let count = self.positions.len();
-        for i in 0..count {
-            let index = (self.next_partition + i) % count;
-            let (partition, offset) = self.positions[index];
-            let read = self.backend.read(&self.topic, partition, offset, max - records.len())?;
-            if let Some(last) = read.last() {
-                self.positions[index].1 = last.offset + 1;
-                records.extend(read);
-            }
-            if records.len() >= max {
-                self.next_partition = (index + 1) % count;
-                break;
-            }
-        }
+        let records = crate::topic::read_round_robin(
+            self.backend.as_ref(),
+            &self.topic,
+            &mut self.positions,
+            &mut self.next_partition,
+            max,
+        )?;
         if records.is_empty() {
             return Ok(None);
         }
@@ -713,39 +705,9 @@ impl Aggregator {
             .map(|(i, _)| batch.column(i).clone())
             .collect();
         let source_rows = source_keys.convert_columns(&key_columns)?;
-        let nulls = batch
-            .column_by_name(NULL_VALUE_COLUMN)
-            .ok_or_else(|| Error::internal("input batch has no null-value flag"))?
-            .as_boolean()
-            .clone();
-        let mut keep: BooleanArray = arrow::compute::not(&nulls)?;
-        if let Some(filter) = &self.plan.filter {
-            let mask = filter.evaluate(batch)?.into_array(batch.num_rows())?;
-            let mask = mask.as_boolean_opt().ok_or_else(|| Error::user("WHERE must be a BOOLEAN expression"))?;
-            keep = arrow::compute::and_kleene(&keep, mask)?;
-        }
-        let mut key_arrays = Vec::with_capacity(self.plan.group_by.len());
-        for expr in &self.plan.group_by {
-            let array = expr.evaluate(batch)?.into_array(batch.num_rows())?;
-            if array.null_count() > 0 {
-                keep = arrow::compute::and(&keep, &arrow::compute::is_not_null(&array)?)?;
-            }
-            key_arrays.push(array);
-        }
-        let mut args = Vec::with_capacity(self.plan.aggregates.len());
-        for spec in &self.plan.aggregates {
-            let mut evaluated = Vec::with_capacity(spec.args.len());
-            for a in &spec.args {
-                evaluated.push(a.evaluate(batch)?.into_array(batch.num_rows())?);
-            }
-            args.push(evaluated);
-        }
-        let rowtime = batch
-            .column_by_name(ROWTIME)
-            .and_then(|a| a.as_primitive_opt::<Int64Type>())
-            .ok_or_else(|| Error::internal("input batch has no BIGINT ROWTIME"))?
-            .clone();
-        let key_rows = self.keys.convert_columns(&key_arrays)?;
+        // A tombstone, a row WHERE rejects and a row without a group only retract.
+        let Prepared { keep, keys: key_rows, args, rowtime, .. } = self.prepare(batch)?;
+        let keep = keep.ok_or_else(|| Error::internal("prepared table rows without a mask"))?;
         let mut lookup = Vec::new();
         for row in 0..batch.num_rows() {
             // A record without a key is not a row of the table.
@@ -766,7 +728,7 @@ impl Aggregator {
                 self.table_changed.push(source_key.clone());
             }
             if keep.is_valid(row) && keep.value(row) {
-                let g = self.group_for(key_rows.row(row).as_ref(), 0, 0, &mut lookup);
+                let g = self.group_for(key_rows.get(row), 0, 0, &mut lookup);
                 let mut row_args = Vec::new();
                 for (acc, arrays) in self.accumulators.iter_mut().zip(&args) {
                     let one: Vec<ArrayRef> = arrays

@@ -166,21 +166,13 @@ impl SourceReader {
     /// Reads up to `max` records (partitions in turn) and decodes them into a batch.
     /// `Ok(None)` when nothing was pending.
     pub fn poll(&mut self, max: usize) -> Result<Option<RecordBatch>> {
-        let mut records: Vec<Record> = Vec::new();
-        let count = self.positions.len();
-        for i in 0..count {
-            let index = (self.next_partition + i) % count;
-            let (partition, offset) = self.positions[index];
-            let read = self.backend.read(&self.source.topic, partition, offset, max - records.len())?;
-            if let Some(last) = read.last() {
-                self.positions[index].1 = last.offset + 1;
-                records.extend(read);
-            }
-            if records.len() >= max {
-                self.next_partition = (index + 1) % count;
-                break;
-            }
-        }
+        let records = crate::topic::read_round_robin(
+            self.backend.as_ref(),
+            &self.source.topic,
+            &mut self.positions,
+            &mut self.next_partition,
+            max,
+        )?;
         if records.is_empty() {
             return Ok(None);
         }

@@ -126,3 +126,31 @@ pub trait TopicBackend: Send + Sync {
 
 /// A shared handle on a backend.
 pub type SharedBackend = Arc<dyn TopicBackend>;
+
+/// Reads up to `max` records from a topic's partitions in turn, starting with partition
+/// `*next` (an index into `positions`), and advances `positions` past what it returns; `*next`
+/// moves on when `max` was reached, so that no partition starves.
+pub fn read_round_robin(
+    backend: &dyn TopicBackend,
+    topic: &str,
+    positions: &mut [(i32, i64)],
+    next: &mut usize,
+    max: usize,
+) -> Result<Vec<Record>> {
+    let mut records: Vec<Record> = Vec::new();
+    let count = positions.len();
+    for i in 0..count {
+        let index = (*next + i) % count;
+        let (partition, offset) = positions[index];
+        let read = backend.read(topic, partition, offset, max - records.len())?;
+        if let Some(last) = read.last() {
+            positions[index].1 = last.offset + 1;
+            records.extend(read);
+        }
+        if records.len() >= max {
+            *next = (index + 1) % count;
+            break;
+        }
+    }
+    Ok(records)
+}
