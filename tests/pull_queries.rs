@@ -220,3 +220,18 @@ fn group_by_a_value_column_of_a_partitioned_stream_repartitions() {
     assert!(!topics.iter().any(|t| t.contains(&id)), "{topics:?}");
     assert!(engine.execute("SELECT * FROM per_page;").is_err());
 }
+
+#[test]
+fn window_bounds_can_be_selected_from_a_windowed_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = manual_engine(dir.path());
+    run(
+        &engine,
+        "CREATE STREAM r (s VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON');
+         CREATE TABLE w AS SELECT s, COUNT(*) AS n FROM r WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY s;
+         INSERT INTO r (ROWTIME, s, v) VALUES (12000, 'a', 1);",
+    );
+    let (columns, rows) = pull(&engine, "SELECT s, WINDOWSTART, WINDOWEND, n FROM w;");
+    assert_eq!(columns, vec!["S", "WINDOWSTART", "WINDOWEND", "N"]);
+    assert_eq!(rows, vec![vec![json!("a"), json!(10000), json!(20000), json!(1)]]);
+}

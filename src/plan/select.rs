@@ -415,7 +415,10 @@ pub(crate) fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner
                                 name = format!("{base}_{n}");
                             }
                         }
-                        if RESERVED.contains(&name.as_str()) {
+                        // A windowed source's bounds are its columns: they may be selected as
+                        // they are.
+                        let window_bound = source.window.is_some() && (name == WINDOWSTART || name == WINDOWEND);
+                        if RESERVED.contains(&name.as_str()) && !window_bound {
                             return Err(Error::user(format!(
                                 "Reserved column name in select: `{name}`. Please remove or alias the column."
                             )));
