@@ -34,6 +34,9 @@ pub struct BenchArgs {
     /// directory, every step fsynced as in production).
     #[arg(long, default_value = "memory")]
     storage: String,
+    /// Records each query step reads (each step ends with a flush and an offset commit).
+    #[arg(long, default_value_t = 65_536)]
+    step: usize,
 }
 
 const LOAD_BATCH: usize = 16 * 1024;
@@ -72,8 +75,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         events += load(&engine, &topic, path)?;
     }
     let load_s = load_started.elapsed().as_secs_f64();
-    // Big steps: each ends with a flush (an fsync) and an offset commit.
-    engine.run_to_completion(65_536)?;
+    // Big steps by default: each ends with a flush (an fsync on disk) and an offset commit.
+    engine.run_to_completion(args.step.max(1))?;
     engine.close_windows()?;
     let mut rows_out: u64 = 0;
     if let Some(sink) = &sink {
