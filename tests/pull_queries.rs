@@ -235,3 +235,39 @@ fn window_bounds_can_be_selected_from_a_windowed_table() {
     assert_eq!(columns, vec!["S", "WINDOWSTART", "WINDOWEND", "N"]);
     assert_eq!(rows, vec![vec![json!("a"), json!(10000), json!(20000), json!(1)]]);
 }
+
+#[test]
+fn expired_windows_free_their_keys_and_live_groups_stay_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = manual_engine(dir.path());
+    run(
+        &engine,
+        "CREATE STREAM e (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='e', VALUE_FORMAT='JSON');
+         CREATE TABLE c AS SELECT k, COUNT(*) AS n FROM e
+           WINDOW TUMBLING (SIZE 1 SECOND, RETENTION 2 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY k;",
+    );
+    // 200 windows of 50 keys, two records each: old windows expire as time moves on, so the
+    // key arena is compacted many times over.
+    let mut records = Vec::new();
+    for second in 0..200i64 {
+        for key in 0..50 {
+            for _ in 0..2 {
+                records.push(rivulet::topic::ProducerRecord {
+                    timestamp: second * 1000 + key,
+                    key: Some(format!("key-{key:03}-with-some-length").into_bytes()),
+                    value: Some(b"{\"V\":1}".to_vec()),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    engine.backend().produce("e", records).unwrap();
+    engine.run_to_completion(512).unwrap();
+    let (_, rows) = pull(&engine, "SELECT k, WINDOWSTART, n FROM c;");
+    // Only the windows within the retention are left, each with both records of every key.
+    assert!(!rows.is_empty() && rows.len() <= 3 * 50, "{} rows", rows.len());
+    assert!(rows.iter().all(|r| r[2] == json!(2)), "{rows:?}");
+    assert!(rows.iter().any(|r| r[1] == json!(199_000)), "the last window is there");
+    let (_, one) = pull(&engine, "SELECT n FROM c WHERE k = 'key-007-with-some-length' AND WINDOWSTART = 199000;");
+    assert_eq!(one, vec![vec![json!(2)]]);
+}

@@ -34,10 +34,18 @@ use crate::plan::aggregate::AggregatePlan;
 use crate::sql::ast::{SourceKind, WindowKind};
 use crate::state::changelog::{self, Changelog, Checkpoint};
 
+/// The key bytes of a slot in the arena.
+fn slot_key<'a>(arena: &'a [u8], slot: &Slot) -> &'a [u8] {
+    let at = slot.key_at as usize;
+    &arena[at..at + slot.key_len as usize]
+}
+
 /// One (key, window) group.
 struct Slot {
-    /// The encoded key columns followed by the window start (8 bytes, big-endian).
-    key: Box<[u8]>,
+    /// Where the group's key lives in the key arena: the encoded key columns followed by the
+    /// window start (8 bytes, big-endian).
+    key_at: u64,
+    key_len: u32,
     start: i64,
     end: i64,
     /// Largest event time of the group's rows: the time of its output.
@@ -196,6 +204,12 @@ pub struct Aggregator {
     index: hashbrown::HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
     slots: Vec<Slot>,
+    /// The groups' keys, back to back: one allocation for all of them instead of one each
+    /// (the difference between ~120 and ~240 bytes per group with a million of them). Freed
+    /// groups leave holes that [`Aggregator::compact_keys`] squeezes out.
+    arena: Vec<u8>,
+    /// Bytes of the arena that belong to freed groups.
+    arena_garbage: usize,
     free: Vec<usize>,
     accumulators: Vec<Box<dyn Accumulator>>,
     /// Session windows: the groups of each key.
@@ -312,6 +326,8 @@ impl Aggregator {
             plan,
             log,
             index: hashbrown::HashTable::new(),
+            arena: Vec::new(),
+            arena_garbage: 0,
             hasher: hashbrown::DefaultHashBuilder::default(),
             slots: Vec::new(),
             free: Vec::new(),
@@ -363,8 +379,28 @@ impl Aggregator {
 
     fn find(&self, key: &[u8]) -> Option<usize> {
         let hash = self.hasher.hash_one(key);
-        let slots = &self.slots;
-        self.index.find(hash, |&g| &*slots[g as usize].key == key).map(|&g| g as usize)
+        let (slots, arena) = (&self.slots, &self.arena);
+        self.index.find(hash, |&g| slot_key(arena, &slots[g as usize]) == key).map(|&g| g as usize)
+    }
+
+    /// A group's key: encoded key columns, then the window start.
+    fn key(&self, g: usize) -> &[u8] {
+        slot_key(&self.arena, &self.slots[g])
+    }
+
+    /// Rewrites the arena without the keys of freed groups once they are half of it.
+    fn compact_keys(&mut self) {
+        if self.arena_garbage < 4096 || self.arena_garbage * 2 < self.arena.len() {
+            return;
+        }
+        let mut arena = Vec::with_capacity(self.arena.len() - self.arena_garbage);
+        for slot in self.slots.iter_mut().filter(|s| s.live) {
+            let at = arena.len();
+            arena.extend_from_slice(slot_key(&self.arena, slot));
+            slot.key_at = at as u64;
+        }
+        self.arena = arena;
+        self.arena_garbage = 0;
     }
 
     /// Reads up to `max` records and returns the rows to emit (`None` when nothing was
@@ -477,7 +513,7 @@ impl Aggregator {
     /// buffer orders them.
     fn emit_window(&mut self, mut groups: Vec<u32>) {
         groups.retain(|&g| self.slots[g as usize].live);
-        groups.sort_by(|&a, &b| self.slots[a as usize].key.cmp(&self.slots[b as usize].key));
+        groups.sort_by(|&a, &b| self.key(a as usize).cmp(self.key(b as usize)));
         for g in groups {
             self.emit_group(g as usize, false);
         }
@@ -661,7 +697,7 @@ impl Aggregator {
             for &g in &found {
                 self.emits.push(Emit {
                     group: g,
-                    key: self.slots[g].key.clone(),
+                    key: self.key(g).into(),
                     start: self.slots[g].start,
                     end: self.slots[g].end,
                     rowtime: self.slots[g].rowtime,
@@ -740,8 +776,7 @@ impl Aggregator {
                 }
                 self.slots[g].rowtime = self.slots[g].rowtime.max(ts);
                 self.touch(g);
-                self.table_rows
-                    .insert(source_key.clone(), TableRow { group_key: self.slots[g].key.clone(), args: row_args });
+                self.table_rows.insert(source_key.clone(), TableRow { group_key: self.key(g).into(), args: row_args });
                 self.table_changed.push(source_key);
             }
         }
@@ -764,9 +799,11 @@ impl Aggregator {
         lookup.clear();
         lookup.extend_from_slice(key_row);
         lookup.extend_from_slice(&start.to_be_bytes());
-        let key: Box<[u8]> = lookup.as_slice().into();
-        let hash = self.hasher.hash_one(&*key);
-        let slot = Slot { key, start, end, rowtime: i64::MIN, live: true, passed: false };
+        let hash = self.hasher.hash_one(lookup.as_slice());
+        let key_at = self.arena.len() as u64;
+        self.arena.extend_from_slice(lookup);
+        let slot =
+            Slot { key_at, key_len: lookup.len() as u32, start, end, rowtime: i64::MIN, live: true, passed: false };
         let g = match self.free.pop() {
             Some(g) => {
                 self.slots[g] = slot;
@@ -777,8 +814,8 @@ impl Aggregator {
                 self.slots.len() - 1
             }
         };
-        let (slots, hasher) = (&self.slots, &self.hasher);
-        self.index.insert_unique(hash, g as u32, |&x| hasher.hash_one(&*slots[x as usize].key));
+        let (slots, hasher, arena) = (&self.slots, &self.hasher, &self.arena);
+        self.index.insert_unique(hash, g as u32, |&x| hasher.hash_one(slot_key(arena, &slots[x as usize])));
         if let Some(w) = self.plan.window {
             self.expiry.entry(end).or_default().push(g as u32);
             if matches!(w.kind, WindowKind::Session { .. }) {
@@ -797,7 +834,8 @@ impl Aggregator {
             return;
         }
         self.slots[g].live = false;
-        let key = self.slots[g].key.clone();
+        let key: Box<[u8]> = self.key(g).into();
+        self.arena_garbage += key.len();
         let end = self.slots[g].end;
         let hash = self.hasher.hash_one(&*key);
         if let Ok(entry) = self.index.find_entry(hash, |&x| x as usize == g) {
@@ -842,7 +880,7 @@ impl Aggregator {
         let slot = &self.slots[g];
         self.emits.push(Emit {
             group: g,
-            key: slot.key.clone(),
+            key: slot_key(&self.arena, slot).into(),
             start: slot.start,
             end: slot.end,
             rowtime: slot.rowtime,
@@ -876,6 +914,7 @@ impl Aggregator {
                 }
             }
         }
+        self.compact_keys();
         self.output()
     }
 
@@ -974,7 +1013,11 @@ impl Aggregator {
             }
             let rows = self.state_rows.convert_columns(&state_columns)?;
             for (i, &g) in live.iter().enumerate() {
-                changelog.put(changelog::GROUP, &self.slots[g].key, Some(rows.row(i).as_ref().to_vec()));
+                changelog.put(
+                    changelog::GROUP,
+                    slot_key(&self.arena, &self.slots[g]),
+                    Some(rows.row(i).as_ref().to_vec()),
+                );
             }
         }
         for key in deleted {
