@@ -219,24 +219,22 @@ impl Partition {
             return Ok(());
         }
         let id = self.id;
-        let mut latest: HashMap<Vec<u8>, i64> = HashMap::new();
+        // Like Kafka's log cleaner, the map holds a 128-bit digest of each key rather than the
+        // key: 24 bytes an entry whatever the key's size, so compacting a topic of millions of
+        // keys stays cheap. Two keys sharing a digest (odds ~n²/2¹²⁹) would lose one's record.
+        let mut latest: HashMap<u128, i64> = HashMap::new();
         for segment in &mut self.segments {
             segment.for_each(id, &mut self.scratch, |r| {
                 if let Some(key) = &r.key {
                     // Offsets only grow, so the last visit wins.
-                    match latest.get_mut(key.as_slice()) {
-                        Some(offset) => *offset = r.offset,
-                        None => {
-                            latest.insert(key.clone(), r.offset);
-                        }
-                    }
+                    latest.insert(key_digest(key), r.offset);
                 }
             })?;
         }
         let closed = self.segments.len() - 1;
         for segment in &mut self.segments[..closed] {
             segment.retain(id, &mut self.scratch, |r| {
-                r.key.as_ref().is_none_or(|key| latest.get(key.as_slice()) == Some(&r.offset))
+                r.key.as_ref().is_none_or(|key| latest.get(&key_digest(key)) == Some(&r.offset))
             })?;
         }
         let mut i = 1;
@@ -300,6 +298,20 @@ impl Partition {
     pub(crate) fn segment_count(&self) -> usize {
         self.segments.len()
     }
+}
+
+/// A 128-bit digest of a record key for compaction: two SipHash-2-4 passes with different
+/// fixed keys. (`SipHasher` is deprecated only in favour of the randomly keyed default
+/// hasher, which could not give two independent passes.)
+fn key_digest(key: &[u8]) -> u128 {
+    use std::hash::Hasher;
+    #[allow(deprecated)]
+    fn pass(seed: u64, key: &[u8]) -> u64 {
+        let mut hasher = std::hash::SipHasher::new_with_keys(seed, !seed);
+        hasher.write(key);
+        hasher.finish()
+    }
+    (u128::from(pass(0x5157_1e7a_c0de_0001, key)) << 64) | u128::from(pass(0x7a11_b00c_feed_0002, key))
 }
 
 #[cfg(test)]
