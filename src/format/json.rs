@@ -732,15 +732,16 @@ impl<'a> Cursor<'a> {
         let mut i = start;
         let mut escaped = false;
         loop {
-            match self.b.get(i) {
-                Some(b'"') => break,
-                Some(b'\\') => {
-                    escaped = true;
-                    i += 2;
-                }
-                Some(_) => i += 1,
-                None => return Err(self.syntax_error("unterminated string")),
+            // Jump to the next quote or backslash: long strings are scanned a vector at a time.
+            let Some(at) = self.b.get(i..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) else {
+                return Err(self.syntax_error("unterminated string"));
+            };
+            i += at;
+            if self.b[i] == b'"' {
+                break;
             }
+            escaped = true;
+            i += 2;
         }
         self.pos = i + 1;
         Ok(Span { start, end: i, escaped })
