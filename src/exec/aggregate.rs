@@ -520,14 +520,7 @@ impl Aggregator {
     }
 
     fn log_row(&self, batch: &RecordBatch, error: &Error) {
-        let partition = batch
-            .column_by_name(crate::exec::source::ROWPARTITION)
-            .and_then(|a| a.as_primitive_opt::<arrow::datatypes::Int32Type>().map(|p| p.value(0)))
-            .unwrap_or_default();
-        let offset = batch
-            .column_by_name(crate::exec::source::ROWOFFSET)
-            .and_then(|a| a.as_primitive_opt::<Int64Type>().map(|p| p.value(0)))
-            .unwrap_or_default();
+        let (partition, offset) = crate::exec::row_position(batch);
         self.log.row_error(&self.plan.source.topic, partition, offset, &format!("error evaluating the query: {error}"));
     }
 
@@ -964,20 +957,15 @@ impl Aggregator {
             }
         }
         let tombstone = BooleanArray::from(tombstones);
-        let mut out: Vec<ArrayRef> = Vec::with_capacity(self.plan.output_schema.fields().len() + 2);
-        for (expr, field) in self.plan.projection.iter().zip(self.plan.output_schema.fields()) {
-            let array = expr.evaluate(&rows)?.into_array(n)?;
-            out.push(if array.data_type() == field.data_type() {
-                array
-            } else {
-                arrow::compute::cast(&array, field.data_type())?
-            });
+        let mut out: Vec<ArrayRef> = Vec::with_capacity(self.plan.output_schema.fields().len());
+        for expr in &self.plan.projection {
+            out.push(expr.evaluate(&rows)?.into_array(n)?);
         }
         out.push(rows.column(rows.num_columns() - 1).clone());
         let headers = self.plan.output_schema.field(out.len()).data_type().clone();
         out.push(arrow::array::new_null_array(&headers, n));
         out.push(Arc::new(tombstone));
-        let mut batch = RecordBatch::try_new(self.plan.output_schema.clone(), out)?;
+        let mut batch = crate::exec::conform(&self.plan.output_schema, out)?;
         if self.plan.window.is_some() {
             batch = with_window_columns(batch, starts, ends)?;
         }

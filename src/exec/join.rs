@@ -32,12 +32,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, new_null_array};
-use arrow::datatypes::{Int32Type, Int64Type, SchemaRef};
+use arrow::datatypes::{Int64Type, SchemaRef};
 use arrow::row::{RowConverter, SortField};
 
 use crate::error::{Error, Result};
 use crate::exec::processing_log::ProcessingLog;
-use crate::exec::source::{HEADERS_COLUMN, NULL_VALUE_COLUMN, ROWOFFSET, ROWPARTITION, ROWTIME, SourceReader};
+use crate::exec::source::{HEADERS_COLUMN, NULL_VALUE_COLUMN, ROWTIME, SourceReader};
 use crate::plan::join::{JoinPlan, JoinShape};
 use crate::sql::ast::JoinKind;
 
@@ -538,24 +538,12 @@ impl JoinOperator {
             let was = columns[last].as_boolean_opt().ok_or_else(|| Error::internal("null flag not BOOLEAN"))?;
             columns[last] = Arc::new(arrow::compute::or(was, &arrow::compute::not(&passes)?)?);
         }
-        let columns = columns
-            .into_iter()
-            .zip(self.plan.output_schema.fields())
-            .map(|(array, field)| {
-                if array.data_type() == field.data_type() {
-                    Ok(array)
-                } else {
-                    arrow::compute::cast(&array, field.data_type())
-                }
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(RecordBatch::try_new(self.plan.output_schema.clone(), columns)?)
+        crate::exec::conform(&self.plan.output_schema, columns)
     }
 
     fn log_row(&self, side: Side, batch: &RecordBatch, message: &str) {
         let source = if side == Side::Left { &self.plan.left.source } else { &self.plan.right.source };
-        let partition = column::<Int32Type>(batch, ROWPARTITION).map(|p| p.value(0)).unwrap_or_default();
-        let offset = column::<Int64Type>(batch, ROWOFFSET).map(|p| p.value(0)).unwrap_or_default();
+        let (partition, offset) = crate::exec::row_position(batch);
         self.log.row_error(&source.topic, partition, offset, message);
     }
 }

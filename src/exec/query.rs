@@ -6,11 +6,10 @@
 //! in production, the test runner one record at a time.
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use arrow::datatypes::{Int32Type, Int64Type};
 
 use crate::error::{Error, Result};
 use crate::exec::processing_log::ProcessingLog;
-use crate::exec::source::{NULL_VALUE_COLUMN, ROWOFFSET, ROWPARTITION, SourceReader};
+use crate::exec::source::{NULL_VALUE_COLUMN, SourceReader};
 use crate::plan::select::SelectPlan;
 
 /// A stateless query over one source.
@@ -148,29 +147,11 @@ impl SelectQuery {
     }
 
     fn finish(&self, columns: Vec<arrow::array::ArrayRef>) -> Result<RecordBatch> {
-        let columns = columns
-            .into_iter()
-            .zip(self.plan.output_schema.fields())
-            .map(|(array, field)| {
-                if array.data_type() == field.data_type() {
-                    Ok(array)
-                } else {
-                    arrow::compute::cast(&array, field.data_type())
-                }
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(RecordBatch::try_new(self.plan.output_schema.clone(), columns)?)
+        crate::exec::conform(&self.plan.output_schema, columns)
     }
 
     fn log_row(&self, batch: &RecordBatch, error: &Error) {
-        let partition = batch
-            .column_by_name(ROWPARTITION)
-            .and_then(|a| a.as_primitive_opt::<Int32Type>().map(|p| p.value(0)))
-            .unwrap_or_default();
-        let offset = batch
-            .column_by_name(ROWOFFSET)
-            .and_then(|a| a.as_primitive_opt::<Int64Type>().map(|p| p.value(0)))
-            .unwrap_or_default();
+        let (partition, offset) = crate::exec::row_position(batch);
         self.log.row_error(&self.plan.source.topic, partition, offset, &format!("error evaluating the query: {error}"));
     }
 }
