@@ -25,9 +25,8 @@ use crate::error::{Error, Result};
 use crate::exec::source::{self, ROWOFFSET, ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::format::FormatKind;
 use crate::plan::expr::{ExprPlanner, default_column_name, expr_text};
-use crate::plan::select::{RESERVED, check_key_type, in_clause};
+use crate::plan::select::{Item, check_key_type, checked_alias, in_clause, struct_items};
 use crate::sql::ast::{self, Expr, JoinKind, Query, SelectItem, SourceKind};
-use crate::sql::types::SqlType;
 
 /// Name of the join key in the joined row.
 pub const JOIN_KEY_COLUMN: &str = "__join_key";
@@ -592,12 +591,6 @@ fn join_side((source, alias): &(Source, String), key: Arc<dyn PhysicalExpr>) -> 
     })
 }
 
-/// One expanded select item over the joined row.
-struct Item {
-    name: String,
-    expr: Expr,
-}
-
 /// The two sources in scope, for resolving column references.
 struct Scope {
     left: (Source, String),
@@ -756,35 +749,10 @@ impl Scope {
                     let side = self.qualifier_side(q)?;
                     items.extend(self.side_columns(side));
                 }
-                SelectItem::StructWildcard(expr) => {
-                    let expr = self.rewrite(expr)?;
-                    match planner.sql_type(&expr)? {
-                        SqlType::Struct(fields) => {
-                            for (name, _) in fields {
-                                items.push(Item {
-                                    name: name.clone(),
-                                    expr: Expr::Dereference { expr: Box::new(expr.clone()), field: name },
-                                });
-                            }
-                        }
-                        other => return Err(Error::user(format!("'->*' needs a STRUCT, not {other}"))),
-                    }
-                }
+                SelectItem::StructWildcard(expr) => items.extend(struct_items(&self.rewrite(expr)?, planner)?),
                 SelectItem::Expr { expr, alias } => {
-                    if matches!(expr, Expr::Literal(ast::Literal::Null)) {
-                        return Err(Error::user(
-                            "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).",
-                        ));
-                    }
-                    let name = match alias {
-                        Some(alias) => {
-                            if RESERVED.contains(&alias.as_str()) {
-                                return Err(Error::user(format!(
-                                    "`{alias}` is a reserved column name. You cannot use it as an alias for a column."
-                                )));
-                            }
-                            alias.clone()
-                        }
+                    let name = match checked_alias(expr, alias.as_deref())? {
+                        Some(alias) => alias,
                         None => match expr {
                             // ksqlDB prefixes a column with its source only where both sources
                             // have a column of that name.

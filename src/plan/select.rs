@@ -369,32 +369,10 @@ pub(crate) fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner
                     }
                 }
             }
-            SelectItem::StructWildcard(expr) => match planner.sql_type(expr)? {
-                SqlType::Struct(fields) => {
-                    for (name, _) in fields {
-                        items.push(Item {
-                            name: name.clone(),
-                            expr: Expr::Dereference { expr: Box::new(expr.clone()), field: name },
-                        });
-                    }
-                }
-                other => return Err(Error::user(format!("'->*' needs a STRUCT, not {other}"))),
-            },
+            SelectItem::StructWildcard(expr) => items.extend(struct_items(expr, planner)?),
             SelectItem::Expr { expr, alias } => {
-                if matches!(expr, Expr::Literal(ast::Literal::Null)) {
-                    return Err(Error::user(
-                        "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).",
-                    ));
-                }
-                let name = match alias {
-                    Some(alias) => {
-                        if RESERVED.contains(&alias.as_str()) {
-                            return Err(Error::user(format!(
-                                "`{alias}` is a reserved column name. You cannot use it as an alias for a column."
-                            )));
-                        }
-                        alias.clone()
-                    }
+                let name = match checked_alias(expr, alias.as_deref())? {
+                    Some(alias) => alias,
                     None => {
                         let mut name = default_column_name(expr, generated);
                         if name.starts_with("KSQL_COL_") {
@@ -431,6 +409,38 @@ pub(crate) fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner
         }
     }
     Ok(items)
+}
+
+/// `expr->*`: one item per field of the struct `expr`.
+pub(crate) fn struct_items(expr: &Expr, planner: &ExprPlanner<'_>) -> Result<Vec<Item>> {
+    match planner.sql_type(expr)? {
+        SqlType::Struct(fields) => Ok(fields
+            .into_iter()
+            .map(|(name, _)| Item {
+                name: name.clone(),
+                expr: Expr::Dereference { expr: Box::new(expr.clone()), field: name },
+            })
+            .collect()),
+        other => Err(Error::user(format!("'->*' needs a STRUCT, not {other}"))),
+    }
+}
+
+/// Checks a select item as ksqlDB does before naming it (a bare NULL has no type; an alias
+/// may not be a reserved name) and returns its alias, if any.
+pub(crate) fn checked_alias(expr: &Expr, alias: Option<&str>) -> Result<Option<String>> {
+    if matches!(expr, Expr::Literal(ast::Literal::Null)) {
+        return Err(Error::user(
+            "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).",
+        ));
+    }
+    if let Some(alias) = alias
+        && RESERVED.contains(&alias)
+    {
+        return Err(Error::user(format!(
+            "`{alias}` is a reserved column name. You cannot use it as an alias for a column."
+        )));
+    }
+    Ok(alias.map(str::to_string))
 }
 
 /// Expression equality that ignores column qualifiers (`INPUT.ID` is `ID` over one source).
