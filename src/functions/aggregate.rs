@@ -139,12 +139,10 @@ pub fn create(call: &AggregateCall<'_>, config: &AggregateConfig) -> Result<Box<
             let max = name == "MAX";
             match arg {
                 Some(t @ (DataType::Int32 | DataType::Int64 | DataType::Date32 | DataType::Time32(_))) => {
-                    Box::new(MinMaxInt { max, ty: t, values: Vec::new() })
+                    Box::new(MinMaxPrimitive::<Int64Type>::new(max, t))
                 }
-                Some(DataType::Timestamp(_, _)) => {
-                    Box::new(MinMaxInt { max, ty: arg.clone().unwrap_or(DataType::Int64), values: Vec::new() })
-                }
-                Some(DataType::Float64) => Box::new(MinMaxFloat { max, values: Vec::new() }),
+                Some(t @ DataType::Timestamp(_, _)) => Box::new(MinMaxPrimitive::<Int64Type>::new(max, t)),
+                Some(DataType::Float64) => Box::new(MinMaxPrimitive::<Float64Type>::new(max, DataType::Float64)),
                 Some(t @ (DataType::Decimal128(_, _) | DataType::Utf8 | DataType::Boolean | DataType::Binary)) => {
                     Box::new(Rows::new(MinMax { max, ty: t }))
                 }
@@ -430,14 +428,51 @@ impl Accumulator for SumFloat {
 
 // ---- MIN / MAX over integers and doubles ---------------------------------------------------
 
-struct MinMaxInt {
-    max: bool,
-    /// INT, BIGINT, DATE, TIME or TIMESTAMP: all integers underneath.
-    ty: DataType,
-    values: Vec<Option<i64>>,
+/// The native values MIN/MAX keep per group: i64 (INT, BIGINT, DATE, TIME, TIMESTAMP are all
+/// integers underneath) and f64 (whose `max`/`min` ignore NaN, as ksqlDB's do).
+trait Extremum: arrow::datatypes::ArrowPrimitiveType<Native: Copy> {
+    fn pick(max: bool, old: Self::Native, new: Self::Native) -> Self::Native;
 }
 
-impl Accumulator for MinMaxInt {
+impl Extremum for Int64Type {
+    fn pick(max: bool, old: i64, new: i64) -> i64 {
+        if max { old.max(new) } else { old.min(new) }
+    }
+}
+
+impl Extremum for Float64Type {
+    fn pick(max: bool, old: f64, new: f64) -> f64 {
+        if max { old.max(new) } else { old.min(new) }
+    }
+}
+
+/// MIN or MAX kept as a vector of `T`'s native values; arguments are cast to `T` and results
+/// back to the argument's type `ty`.
+struct MinMaxPrimitive<T: Extremum> {
+    max: bool,
+    ty: DataType,
+    values: Vec<Option<T::Native>>,
+}
+
+impl<T: Extremum> MinMaxPrimitive<T> {
+    fn new(max: bool, ty: DataType) -> Self {
+        Self { max, ty, values: Vec::new() }
+    }
+
+    fn fold(&mut self, g: usize, v: T::Native) {
+        let slot = &mut self.values[g];
+        *slot = Some(match *slot {
+            None => v,
+            Some(old) => T::pick(self.max, old, v),
+        });
+    }
+
+    fn native(&self, groups: &[usize]) -> arrow::array::PrimitiveArray<T> {
+        groups.iter().map(|&g| self.values.get(g).copied().flatten()).collect()
+    }
+}
+
+impl<T: Extremum> Accumulator for MinMaxPrimitive<T> {
     fn result_type(&self) -> DataType {
         self.ty.clone()
     }
@@ -447,17 +482,11 @@ impl Accumulator for MinMaxInt {
         }
         grow(&mut self.values, groups, None);
         let array = args.first().ok_or_else(|| Error::internal("MIN/MAX without an argument"))?;
-        let as_i64 = arrow::compute::cast(array, &DataType::Int64)?;
-        let values = as_i64.as_primitive::<Int64Type>();
+        let cast = arrow::compute::cast(array, &T::DATA_TYPE)?;
+        let values = cast.as_primitive::<T>();
         for (row, &g) in groups.iter().enumerate() {
             if values.is_valid(row) {
-                let v = values.value(row);
-                let slot = &mut self.values[g];
-                *slot = Some(match *slot {
-                    None => v,
-                    Some(old) if self.max => old.max(v),
-                    Some(old) => old.min(v),
-                });
+                self.fold(g, values.value(row));
             }
         }
         Ok(())
@@ -465,97 +494,24 @@ impl Accumulator for MinMaxInt {
     fn merge(&mut self, into: usize, from: usize) -> Result<()> {
         grow(&mut self.values, &[into, from], None);
         if let Some(v) = self.values[from].take() {
-            let slot = &mut self.values[into];
-            *slot = Some(match *slot {
-                None => v,
-                Some(old) if self.max => old.max(v),
-                Some(old) => old.min(v),
-            });
+            self.fold(into, v);
         }
         Ok(())
     }
     fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef> {
-        let values: Int64Array = groups.iter().map(|&g| self.values.get(g).copied().flatten()).collect();
-        Ok(arrow::compute::cast(&values, &self.ty)?)
+        Ok(arrow::compute::cast(&self.native(groups), &self.ty)?)
     }
     fn state_type(&self) -> DataType {
-        DataType::Int64
+        T::DATA_TYPE
     }
     fn state(&self, groups: &[usize]) -> Result<ArrayRef> {
-        Ok(Arc::new(groups.iter().map(|&g| self.values.get(g).copied().flatten()).collect::<Int64Array>()))
+        Ok(Arc::new(self.native(groups)))
     }
     fn restore(&mut self, groups: &[usize], state: &ArrayRef) -> Result<()> {
         grow(&mut self.values, groups, None);
-        let values =
-            state.as_primitive_opt::<Int64Type>().ok_or_else(|| Error::internal("MIN/MAX state not BIGINT"))?;
-        for (row, &g) in groups.iter().enumerate() {
-            self.values[g] = values.is_valid(row).then(|| values.value(row));
-        }
-        Ok(())
-    }
-    fn reset(&mut self, group: usize) {
-        if let Some(s) = self.values.get_mut(group) {
-            *s = None;
-        }
-    }
-}
-
-struct MinMaxFloat {
-    max: bool,
-    values: Vec<Option<f64>>,
-}
-
-impl Accumulator for MinMaxFloat {
-    fn result_type(&self) -> DataType {
-        DataType::Float64
-    }
-    fn update(&mut self, groups: &[usize], args: &[ArrayRef], _seq: &[i64], retract: bool) -> Result<()> {
-        if retract {
-            return Err(unsupported_undo(if self.max { "MAX" } else { "MIN" }));
-        }
-        grow(&mut self.values, groups, None);
-        let values = args
-            .first()
-            .and_then(|a| a.as_primitive_opt::<Float64Type>())
-            .ok_or_else(|| Error::internal("MIN/MAX(DOUBLE) without a DOUBLE argument"))?;
-        for (row, &g) in groups.iter().enumerate() {
-            if values.is_valid(row) {
-                let v = values.value(row);
-                let slot = &mut self.values[g];
-                *slot = Some(match *slot {
-                    None => v,
-                    Some(old) if self.max => old.max(v),
-                    Some(old) => old.min(v),
-                });
-            }
-        }
-        Ok(())
-    }
-    fn merge(&mut self, into: usize, from: usize) -> Result<()> {
-        grow(&mut self.values, &[into, from], None);
-        if let Some(v) = self.values[from].take() {
-            let slot = &mut self.values[into];
-            *slot = Some(match *slot {
-                None => v,
-                Some(old) if self.max => old.max(v),
-                Some(old) => old.min(v),
-            });
-        }
-        Ok(())
-    }
-    fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef> {
-        Ok(Arc::new(groups.iter().map(|&g| self.values.get(g).copied().flatten()).collect::<Float64Array>()))
-    }
-    fn state_type(&self) -> DataType {
-        DataType::Float64
-    }
-    fn state(&self, groups: &[usize]) -> Result<ArrayRef> {
-        self.evaluate(groups)
-    }
-    fn restore(&mut self, groups: &[usize], state: &ArrayRef) -> Result<()> {
-        grow(&mut self.values, groups, None);
-        let values =
-            state.as_primitive_opt::<Float64Type>().ok_or_else(|| Error::internal("MIN/MAX state not DOUBLE"))?;
+        let values = state
+            .as_primitive_opt::<T>()
+            .ok_or_else(|| Error::internal(format!("MIN/MAX state is not {}", T::DATA_TYPE)))?;
         for (row, &g) in groups.iter().enumerate() {
             self.values[g] = values.is_valid(row).then(|| values.value(row));
         }
