@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::exec::source::{self, ROWOFFSET, ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::format::FormatKind;
 use crate::plan::expr::{ExprPlanner, default_column_name, expr_text};
-use crate::plan::select::{Item, check_key_type, checked_alias, in_clause, struct_items};
+use crate::plan::select::{Item, check_key_type, check_result_columns, checked_alias, in_clause, struct_items};
 use crate::sql::ast::{self, Expr, JoinKind, Query, SelectItem, SourceKind};
 
 /// Name of the join key in the joined row.
@@ -442,15 +442,7 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result
         columns.push(Column { name: item.name.clone(), ty, role: ColumnRole::Value });
         projection.push(planner.physical(&item.expr)?);
     }
-    if !transient && !columns.iter().any(|c| c.role == ColumnRole::Value) {
-        return Err(Error::user("The projection contains no value columns."));
-    }
-    let mut seen = std::collections::HashSet::new();
-    for c in &columns {
-        if !seen.insert(c.name.as_str()) {
-            return Err(Error::user(format!("Duplicate column name in projection: `{}`", c.name)));
-        }
-    }
+    check_result_columns(&columns, transient)?;
     let mut out_fields: Vec<Field> = columns.iter().map(Column::field).collect();
     for name in [ROWTIME, source::HEADERS_COLUMN, source::NULL_VALUE_COLUMN] {
         projection.push(planner.physical(&Expr::Column { qualifier: None, name: name.into() })?);

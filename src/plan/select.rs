@@ -254,15 +254,7 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         columns.push(Column { name: item.name.clone(), ty, role: ColumnRole::Value });
         projection.push(planner.physical(&item.expr)?);
     }
-    if !transient && !columns.iter().any(|c| c.role == ColumnRole::Value) {
-        return Err(Error::user("The projection contains no value columns."));
-    }
-    let mut seen = std::collections::HashSet::new();
-    for c in &columns {
-        if !seen.insert(c.name.as_str()) {
-            return Err(Error::user(format!("Duplicate column name in projection: `{}`", c.name)));
-        }
-    }
+    check_result_columns(&columns, transient)?;
     // Passed through to the sink: the time, the headers and the null-value flag.
     let mut fields: Vec<Field> = columns.iter().map(Column::field).collect();
     for name in [ROWTIME, source::HEADERS_COLUMN, source::NULL_VALUE_COLUMN] {
@@ -409,6 +401,21 @@ pub(crate) fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner
         }
     }
     Ok(items)
+}
+
+/// ksqlDB's checks of a result's columns: a persistent query's result needs a value column,
+/// and no two columns may share a name.
+pub(crate) fn check_result_columns(columns: &[Column], transient: bool) -> Result<()> {
+    if !transient && !columns.iter().any(|c| c.role == ColumnRole::Value) {
+        return Err(Error::user("The projection contains no value columns."));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for c in columns {
+        if !seen.insert(c.name.as_str()) {
+            return Err(Error::user(format!("Duplicate column name in projection: `{}`", c.name)));
+        }
+    }
+    Ok(())
 }
 
 /// `expr->*`: one item per field of the struct `expr`.
