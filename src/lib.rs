@@ -11,6 +11,7 @@ pub mod exec;
 pub mod format;
 pub mod functions;
 pub mod plan;
+pub mod server;
 pub mod sql;
 pub mod state;
 pub mod testing;

@@ -63,6 +63,37 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Writes generated records (quickstart data sets or Nexmark) to topics.
     Datagen(datagen_cmd::DatagenArgs),
+    /// Serves ksqlDB's REST API (POST /ksql, /query, /query-stream, /inserts-stream, ...).
+    Server(ServerArgs),
+    /// Prints a `user:hash` line for `rivulet server --auth-file` (reads the password from
+    /// stdin).
+    Passwd {
+        /// The user name.
+        user: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// Address to listen on. Loopback by default: listening on other interfaces without
+    /// --auth-file lets anyone on the network run statements.
+    #[arg(long, default_value = "127.0.0.1:8088")]
+    listen: std::net::SocketAddr,
+    /// A file of `user:hash` lines (see `rivulet passwd`): require HTTP basic authentication.
+    #[arg(long)]
+    auth_file: Option<PathBuf>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    max_request_bytes: usize,
+    /// Seconds a push-query client may leave its buffer full before it is disconnected.
+    #[arg(long, default_value_t = 10)]
+    slow_client_timeout: u64,
 }
 
 fn main() -> ExitCode {
@@ -91,6 +122,8 @@ fn main() -> ExitCode {
         }
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Datagen(args)) => datagen_cmd::run(&args, &cli.data_dir),
+        Some(Command::Server(args)) => serve(&cli.data_dir, args),
+        Some(Command::Passwd { user }) => passwd(&user),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -122,5 +155,38 @@ fn run_script(data_dir: &std::path::Path, file: &std::path::Path, until_idle: bo
         engine.run_to_completion(8192)?;
     }
     engine.shutdown();
+    Ok(())
+}
+
+fn serve(data_dir: &std::path::Path, args: ServerArgs) -> rivulet::Result<()> {
+    if !args.listen.ip().is_loopback() && args.auth_file.is_none() {
+        tracing::warn!(listen = %args.listen, "listening beyond loopback without --auth-file: anyone who can reach it can run statements");
+    }
+    let engine = Engine::open(EngineConfig {
+        data_dir: Some(data_dir.to_path_buf()),
+        properties: Default::default(),
+        background: true,
+    })?;
+    let config = rivulet::server::ServerConfig {
+        listen: args.listen,
+        max_request_bytes: args.max_request_bytes,
+        slow_client_timeout: std::time::Duration::from_secs(args.slow_client_timeout),
+        auth_file: args.auth_file,
+        tls: args.tls_cert.zip(args.tls_key),
+        ..Default::default()
+    };
+    rivulet::server::run(engine, config)
+}
+
+fn passwd(user: &str) -> rivulet::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .map_err(|e| rivulet::Error::external(format!("cannot read the password from stdin: {e}")))?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        return Err(rivulet::Error::user("empty password (pass it on stdin: `echo secret | rivulet passwd ada`)"));
+    }
+    render::line(&rivulet::server::auth::hash_line(user, password)?);
     Ok(())
 }

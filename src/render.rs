@@ -60,7 +60,7 @@ pub fn result(result: &StatementResult) {
         StatementResult::Description(d) => describe(d),
         StatementResult::Descriptions(list) => list.iter().for_each(describe),
         StatementResult::Explain { sql, plan } => println!("{sql}\n\n{plan}"),
-        StatementResult::Rows { columns, rows } => {
+        StatementResult::Rows { columns, rows, .. } => {
             let header: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
             let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(cell).collect()).collect();
             table(&header, &rows);
@@ -125,4 +125,9 @@ fn table(header: &[&str], rows: &[Vec<String>]) {
     for row in rows {
         line(row.clone());
     }
+}
+
+/// One line of command output on stdout.
+pub fn line(text: &str) {
+    println!("{text}");
 }

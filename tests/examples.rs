@@ -75,7 +75,7 @@ impl Example {
     /// A pull query's rows as column-name → value maps.
     fn pull(&self, sql: &str) -> Vec<BTreeMap<String, Value>> {
         match self.engine.execute(sql).unwrap().pop().unwrap() {
-            StatementResult::Rows { columns, rows } => named(&columns, rows),
+            StatementResult::Rows { columns, rows, .. } => named(&columns, rows),
             other => panic!("{sql}: expected rows, got {other:?}"),
         }
     }
@@ -323,7 +323,7 @@ fn clickstream_sessions_funnel_and_top_products() {
     let want: BTreeSet<(String, i64, i64)> =
         products.into_iter().filter(|(_, (_, bought))| *bought >= 3).map(|(p, (v, b))| (p, v, b)).collect();
     assert!(!want.is_empty());
-    let StatementResult::Rows { columns, rows } = example.last() else {
+    let StatementResult::Rows { columns, rows, .. } = example.last() else {
         panic!("clickstream.sql ends with a pull query")
     };
     let got: BTreeSet<(String, i64, i64)> = named(columns, rows.clone())

@@ -20,7 +20,7 @@ fn run(engine: &Engine, sql: &str) {
 
 fn pull(engine: &Engine, sql: &str) -> (Vec<String>, Vec<Vec<Value>>) {
     match engine.execute(sql).unwrap().pop().unwrap() {
-        StatementResult::Rows { columns, rows } => (columns.into_iter().map(|c| c.name).collect(), rows),
+        StatementResult::Rows { columns, rows, .. } => (columns.into_iter().map(|c| c.name).collect(), rows),
         other => panic!("expected rows, got {other:?}"),
     }
 }

@@ -229,6 +229,18 @@ pub(crate) fn insert_values(
         })?;
         provided.push((name.clone(), cast));
     }
+    write_row(inner, &source, &provided, rowtime)?;
+    Ok(status(String::new()))
+}
+
+/// Encodes one row of `source` from the values given per column (absent columns are NULL)
+/// and appends it to its topic, stamped `rowtime` or the wall clock.
+fn write_row(
+    inner: &Inner,
+    source: &crate::catalog::Source,
+    provided: &[(String, ArrayRef)],
+    rowtime: Option<i64>,
+) -> Result<()> {
     let build = |cols: Vec<&Column>| -> Result<Vec<ArrayRef>> {
         cols.into_iter()
             .map(|c| match provided.iter().find(|(n, _)| n == &c.name) {
@@ -263,7 +275,51 @@ pub(crate) fn insert_values(
     };
     inner.backend.produce(&source.topic, vec![record])?;
     inner.backend.flush()?;
-    Ok(status(String::new()))
+    Ok(())
+}
+
+/// One row of `/inserts-stream`: a JSON object of column name to value, decoded as the JSON
+/// format decodes a record (so types convert exactly as they do for records on a topic).
+/// `ROWTIME` sets the record's timestamp.
+pub(crate) fn insert_json(inner: &Inner, target: &str, row: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    let source = inner.state.lock().catalog.require_source(target)?.clone();
+    if source.read_only {
+        return Err(Error::user(format!(
+            "Cannot insert values into read-only {}: {}",
+            kind_noun(source.kind),
+            source.name
+        )));
+    }
+    if source.kind != SourceKind::Stream {
+        return Err(Error::user(format!("Inserts are only supported into streams, and {} is a table.", source.name)));
+    }
+    let mut rowtime = None;
+    let mut provided: Vec<(String, ArrayRef)> = Vec::new();
+    for (name, value) in row {
+        if name.eq_ignore_ascii_case(crate::exec::source::ROWTIME) {
+            rowtime =
+                Some(value.as_i64().ok_or_else(|| Error::user(format!("ROWTIME must be a BIGINT, got {value}")))?);
+            continue;
+        }
+        let column = source
+            .column(name)
+            .or_else(|| source.column(&name.to_uppercase()))
+            .ok_or_else(|| Error::user(format!("Column name {name} does not exist.")))?;
+        if matches!(column.role, ColumnRole::Headers | ColumnRole::Header(_)) {
+            return Err(Error::user(format!("Cannot insert into HEADER columns: {name}")));
+        }
+        let fields = arrow::datatypes::Fields::from(vec![column.field()]);
+        let mut decoder = RowDecoder::new(&crate::format::FormatSpec::new(crate::format::FormatKind::Json), fields)?;
+        let mut record = serde_json::Map::new();
+        record.insert(column.name.clone(), value.clone());
+        let bytes = serde_json::to_vec(&record).map_err(|e| Error::internal(format!("re-encoding a row: {e}")))?;
+        decoder
+            .append(Some(&bytes))
+            .map_err(|e| Error::user(format!("Failed to deserialize value for column {name}: {}", e.0)))?;
+        let array = decoder.finish().pop().ok_or_else(|| Error::internal("a one-column decoder returned no column"))?;
+        provided.push((column.name.clone(), array));
+    }
+    write_row(inner, &source, &provided, rowtime)
 }
 
 fn sql_type_name(dt: &arrow::datatypes::DataType) -> String {

@@ -54,6 +54,19 @@ pub(crate) struct Inner {
     pub(crate) queries: RunningQueries,
     /// Materialized views of the tables persistent queries maintain, by table name.
     pub(crate) tables: Mutex<std::collections::HashMap<String, queries::View>>,
+    /// Held while a request runs in a session of its own ([`Engine::with_session`]), so that
+    /// one request's SET cannot leak into another's statements. Re-entrant: RUN SCRIPT
+    /// executes statements from inside a statement.
+    pub(crate) requests: parking_lot::ReentrantMutex<()>,
+}
+
+/// The settings one request runs with: ksqlDB's `streamsProperties` and `sessionVariables`.
+/// SET, UNSET, DEFINE and UNDEFINE inside the request change them for its later statements
+/// only.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub properties: BTreeMap<String, String>,
+    pub variables: BTreeMap<String, String>,
 }
 
 /// What statements change: the catalog and the session's properties.
@@ -100,6 +113,7 @@ impl Engine {
             }),
             queries: RunningQueries::new(background),
             tables: Mutex::new(std::collections::HashMap::new()),
+            requests: parking_lot::ReentrantMutex::new(()),
         });
         let engine = Engine { inner };
         engine.replay()?;
@@ -108,16 +122,49 @@ impl Engine {
 
     /// Executes `;`-separated statements in order; stops at the first that fails.
     pub fn execute(&self, sql: &str) -> Result<Vec<StatementResult>> {
-        // Variables defined by DEFINE live for the engine's session; the parser substitutes
-        // `${name}` and applies DEFINE/UNDEFINE as it goes.
-        let mut variables = self.inner.state.lock().variables.clone();
-        let statements = crate::sql::parser::parse_with_variables(sql, &mut variables)?;
-        self.inner.state.lock().variables = variables;
+        let _serial = self.inner.requests.lock();
+        let statements = self.parse(sql)?;
         let mut results = Vec::with_capacity(statements.len());
         for statement in statements {
             results.push(self.execute_statement(&statement)?);
         }
         Ok(results)
+    }
+
+    /// Parses `;`-separated statements with the session's variables: `${name}` is
+    /// substituted, and DEFINE/UNDEFINE apply as the parser reaches them.
+    pub fn parse(&self, sql: &str) -> Result<Vec<ParsedStatement>> {
+        let mut variables = self.inner.state.lock().variables.clone();
+        let statements = crate::sql::parser::parse_with_variables(sql, &mut variables)?;
+        self.inner.state.lock().variables = variables;
+        Ok(statements)
+    }
+
+    /// Runs `work` with `session`'s properties and variables in place of the engine's own,
+    /// then puts the engine's back: what a request to the HTTP server runs in. Requests run
+    /// one at a time (statements are short; push queries only start here and stream later).
+    pub fn with_session<R>(&self, session: &Session, work: impl FnOnce(&Engine) -> R) -> R {
+        let _serial = self.inner.requests.lock();
+        let saved = {
+            let mut state = self.inner.state.lock();
+            (
+                std::mem::replace(&mut state.session, session.properties.clone()),
+                std::mem::replace(&mut state.variables, session.variables.clone()),
+            )
+        };
+        // Restores the engine's session even if `work` panics.
+        struct Restore<'a>(&'a Inner, Option<(BTreeMap<String, String>, BTreeMap<String, String>)>);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                if let Some((session, variables)) = self.1.take() {
+                    let mut state = self.0.state.lock();
+                    state.session = session;
+                    state.variables = variables;
+                }
+            }
+        }
+        let _restore = Restore(&self.inner, Some(saved));
+        work(self)
     }
 
     /// Executes one parsed statement.
@@ -187,6 +234,22 @@ impl Engine {
                 Ok(StatementResult::Status { message: String::new(), query_id: None })
             }
             other => Err(Error::user(format!("{} is not supported yet", statement_name(other)))),
+        }
+    }
+
+    /// Appends one row, given as a JSON object of column name to value, to a stream's topic:
+    /// `/inserts-stream`.
+    pub fn insert_json(&self, target: &str, row: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+        ddl::insert_json(&self.inner, target, row)
+    }
+
+    /// The sequence number of the last command logged (-1 before the first): what ksqlDB's
+    /// `commandSequenceNumber` reports.
+    pub fn command_sequence(&self) -> i64 {
+        let backend = &self.inner.backend;
+        match backend.describe_topic(COMMAND_TOPIC) {
+            Ok(Some(_)) => backend.end_offset(COMMAND_TOPIC, 0).map(|end| end - 1).unwrap_or(-1),
+            _ => -1,
         }
     }
 

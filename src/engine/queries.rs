@@ -692,9 +692,10 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
         drop(state);
         let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
         let limit = plan.limit;
+        let source = plan.source.clone();
         let aggregator = Aggregator::new(plan, reader, log, None, None, &config, None)?;
         let op = Operator::Aggregate(Arc::new(Mutex::new(aggregator)));
-        return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), columns, limit)?));
+        return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), &source, columns, limit)?));
     }
     if !query.from.joins.is_empty() {
         if query.emit.is_none() {
@@ -720,8 +721,9 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
             return Err(Error::internal("a join needs two readers"));
         };
         let limit = plan.limit;
+        let source = plan.left.source.clone();
         let op = Operator::Join(Box::new(JoinOperator::new(plan, left, right, log)?));
-        return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), columns, limit)?));
+        return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), &source, columns, limit)?));
     }
     let plan = crate::plan::select::plan_transient(query, &state.catalog)?;
     let columns = result_columns(&plan.columns);
@@ -731,8 +733,9 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
             drop(state);
             let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
             let limit = plan.limit;
+            let source = plan.source.clone();
             let op = Operator::Select(Box::new(SelectQuery::new(plan, reader, log)));
-            Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), columns, limit)?))
+            Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), &source, columns, limit)?))
         }
         None if plan.source.kind == SourceKind::Table => {
             // A pull query on a table: answered from its materialized view.
@@ -769,7 +772,7 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
             if let Some(limit) = limit {
                 rows.truncate(limit as usize);
             }
-            Ok(StatementResult::Rows { columns, rows })
+            Ok(StatementResult::Rows { columns, rows, stream: false })
         }
         None => {
             // A pull query on a stream: what the topic holds now, from the beginning.
@@ -800,7 +803,7 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
                     rows.push(row);
                 }
             }
-            Ok(StatementResult::Rows { columns, rows })
+            Ok(StatementResult::Rows { columns, rows, stream: true })
         }
     }
 }
@@ -847,8 +850,20 @@ fn key_lookup(query: &Query, source: &Source) -> Result<Option<Vec<arrow::array:
 }
 
 fn result_columns(columns: &[crate::catalog::Column]) -> Vec<ResultColumn> {
-    columns.iter().map(|c| ResultColumn { name: c.name.clone(), ty: c.ty.to_string(), key: false }).collect()
+    columns
+        .iter()
+        .map(|c| ResultColumn {
+            name: c.name.clone(),
+            ty: c.ty.to_string(),
+            sql_type: c.ty.clone(),
+            key: c.role == crate::catalog::ColumnRole::Key,
+        })
+        .collect()
 }
+
+/// Rows a push query may have produced and its consumer not yet taken: beyond this the query
+/// waits for the consumer.
+const PUSH_BUFFER_ROWS: usize = 1024;
 
 /// The rows of an output batch (without its trailing ROWTIME, headers and null flag) as JSON
 /// values.
@@ -866,16 +881,30 @@ pub(crate) fn batch_rows(batch: &arrow::array::RecordBatch, width: usize) -> Vec
 fn spawn_push(
     mut select: Operator,
     backend: SharedBackend,
+    source: &Source,
     columns: Vec<ResultColumn>,
     limit: Option<u64>,
 ) -> Result<PushQuery> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let id = format!("transient_{}_{}", source.name, NEXT_ID.fetch_add(1, Ordering::Relaxed) + 1);
+    let (tx, rx) = std::sync::mpsc::sync_channel(PUSH_BUFFER_ROWS);
     let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let limit_reached = Arc::new(AtomicBool::new(false));
+    let (flag, waker, reached) = (cancel.clone(), notify.clone(), limit_reached.clone());
     let width = columns.len();
     std::thread::Builder::new()
         .name("push-query".into())
         .spawn(move || {
+            // Wakes an async consumer once more when the thread ends, so that it sees the
+            // channel close, however the loop below exits.
+            struct WakeOnExit(Arc<tokio::sync::Notify>);
+            impl Drop for WakeOnExit {
+                fn drop(&mut self) {
+                    self.0.notify_one();
+                }
+            }
+            let _wake = WakeOnExit(waker.clone());
             let mut sent: u64 = 0;
             while !flag.load(Ordering::Acquire) {
                 match select.step(BATCH_SIZE) {
@@ -885,8 +914,10 @@ fn spawn_push(
                                 flag.store(true, Ordering::Release);
                                 return;
                             }
+                            waker.notify_one();
                             sent += 1;
                             if limit.is_some_and(|l| sent >= l) {
+                                reached.store(true, Ordering::Release);
                                 flag.store(true, Ordering::Release);
                                 return;
                             }
@@ -902,5 +933,6 @@ fn spawn_push(
             }
         })
         .map_err(|e| Error::external(format!("cannot start a push query: {e}")))?;
-    Ok(PushQuery { id: "transient".into(), columns, limit, rows: rx, cancel })
+    let table = source.kind == SourceKind::Table;
+    Ok(PushQuery { id, columns, limit, table, rows: rx, cancel, notify, limit_reached })
 }

@@ -14,7 +14,10 @@ use crate::functions::FunctionInfo;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultColumn {
     pub name: String,
+    /// The type as ksqlDB spells it (`BIGINT`, `STRUCT<A INTEGER>`).
     pub ty: String,
+    /// The same type, structured (for entities that describe nested types).
+    pub sql_type: crate::sql::types::SqlType,
     pub key: bool,
 }
 
@@ -102,19 +105,34 @@ pub enum StatementResult {
     Rows {
         columns: Vec<ResultColumn>,
         rows: Vec<Row>,
+        /// True for a pull query on a stream (a bounded scan of its topic), which ksqlDB ends
+        /// with "Query Completed"; a table's answer ends without a message.
+        stream: bool,
     },
     /// A push query: rows arrive until LIMIT or cancel.
     Push(PushQuery),
 }
 
 /// A running push query. Dropping it cancels the query.
+///
+/// Rows arrive through a bounded channel: when the consumer falls behind, the query's thread
+/// waits (it stops reading its source) rather than buffering, so a slow reader costs at most
+/// the channel's capacity. Synchronous consumers (the REPL) block on [`PushQuery::next_timeout`];
+/// asynchronous ones (the HTTP server) await [`PushQuery::recv`], woken by `notify`.
 #[derive(Debug)]
 pub struct PushQuery {
+    /// `transient_<SOURCE>_<n>`, unique in the process: what `/close-query` names.
     pub id: String,
     pub columns: Vec<ResultColumn>,
     pub limit: Option<u64>,
+    /// True when the query reads a table's changelog (its rows may be updates of a key).
+    pub table: bool,
     pub(crate) rows: std::sync::mpsc::Receiver<Result<Row>>,
     pub(crate) cancel: Arc<AtomicBool>,
+    /// Signalled after each row sent and when the producer stops.
+    pub(crate) notify: Arc<tokio::sync::Notify>,
+    /// Set when the query stopped because it reached its LIMIT.
+    pub(crate) limit_reached: Arc<AtomicBool>,
 }
 
 impl PushQuery {
@@ -131,9 +149,28 @@ impl PushQuery {
         self.rows.recv_timeout(timeout).ok()
     }
 
+    /// The next row for an async consumer: `None` once the query has ended and every row it
+    /// produced was received.
+    pub async fn recv(&mut self) -> Option<Result<Row>> {
+        loop {
+            // `Notify` keeps one permit when nobody waits, so a row sent between `try_recv`
+            // and the await below still wakes us.
+            match self.rows.try_recv() {
+                Ok(row) => return Some(row),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+                Err(std::sync::mpsc::TryRecvError::Empty) => self.notify.notified().await,
+            }
+        }
+    }
+
     /// True when the query will produce no more rows.
     pub fn is_done(&self) -> bool {
         self.cancel.load(Ordering::Acquire)
+    }
+
+    /// True when the query ended because it returned LIMIT rows (ksqlDB's "Limit Reached").
+    pub fn limit_reached(&self) -> bool {
+        self.limit_reached.load(Ordering::Acquire)
     }
 
     /// A handle that cancels the query from another thread (Ctrl-C, /close-query).

@@ -106,14 +106,24 @@ fn description(
     let mut columns = Vec::new();
     if let Some(_window) = source.window {
         for c in source.key_columns() {
-            columns.push(ResultColumn { name: c.name.clone(), ty: c.ty.to_string(), key: true });
+            columns.push(ResultColumn {
+                name: c.name.clone(),
+                ty: c.ty.to_string(),
+                sql_type: c.ty.clone(),
+                key: true,
+            });
         }
     }
     for c in &source.columns {
         if source.window.is_some() && c.role == ColumnRole::Key {
             continue;
         }
-        columns.push(ResultColumn { name: c.name.clone(), ty: c.ty.to_string(), key: c.role == ColumnRole::Key });
+        columns.push(ResultColumn {
+            name: c.name.clone(),
+            ty: c.ty.to_string(),
+            sql_type: c.ty.clone(),
+            key: c.role == ColumnRole::Key,
+        });
     }
     let (partitions, statistics) = if extended {
         let topic = inner.backend.describe_topic(&source.topic)?;

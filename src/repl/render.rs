@@ -101,7 +101,7 @@ pub fn result(result: &StatementResult, width: usize) {
                 line(l);
             }
         }
-        StatementResult::Rows { columns, rows } => {
+        StatementResult::Rows { columns, rows, .. } => {
             let header: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
             let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(cell).collect()).collect();
             lines(&table::render(&header, &rows, width, Style::Rows));

@@ -1,0 +1,113 @@
+//! `POST /inserts-stream`: a client streams rows into a stream, one JSON object per line
+//! after a first line naming the target; the server acks each with its sequence number.
+//!
+//! Rows are inserted in order as they arrive and acked as they are written. The first error
+//! (a row that does not fit the stream, a line that is not JSON) is answered with an error line
+//! and ends the response, as ksqlDB does; rows acked before it stay written.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use http_body_util::BodyExt;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use super::AppState;
+use super::error::code;
+
+pub(crate) async fn inserts_stream(State(state): State<Arc<AppState>>, body: Body) -> Response {
+    let (tx, mut rx) = mpsc::channel::<Bytes>(64);
+    tokio::spawn(run(state, body, tx));
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|c| c.map(Ok::<_, Infallible>)));
+    let mut response = Response::new(Body::from_stream(stream));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.ksqlapi.delimited.v1"));
+    response
+}
+
+async fn run(state: Arc<AppState>, body: Body, tx: mpsc::Sender<Bytes>) {
+    let limit = state.config.max_request_bytes;
+    let mut body = body.into_data_stream();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut target: Option<String> = None;
+    let mut seq: i64 = 0;
+    let error = |seq: i64, code: u32, message: String| {
+        Bytes::from(format!("{}\n", json!({"status": "error", "seq": seq, "error_code": code, "message": message})))
+    };
+    let mut finished = false;
+    while !finished {
+        let chunk = match body.frame().await {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => Some(data),
+                Err(_) => continue,
+            },
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "inserts-stream body ended with an error");
+                return;
+            }
+            None => None,
+        };
+        match chunk {
+            Some(data) => pending.extend_from_slice(&data),
+            // The last line may lack its newline.
+            None => {
+                finished = true;
+                if !pending.is_empty() && pending.last() != Some(&b'\n') {
+                    pending.push(b'\n');
+                }
+            }
+        }
+        while let Some(end) = memchr::memchr(b'\n', &pending) {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let line = line.trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            let parsed: Result<Map<String, Value>, _> = serde_json::from_slice(line);
+            let object = match parsed {
+                Ok(object) => object,
+                Err(e) => {
+                    let _ =
+                        tx.send(error(seq, code::BAD_REQUEST, format!("Invalid JSON in inserts stream: {e}"))).await;
+                    return;
+                }
+            };
+            let Some(name) = &target else {
+                match object.get("target").and_then(Value::as_str) {
+                    Some(name) => target = Some(name.to_string()),
+                    None => {
+                        let message =
+                            "The first line of an inserts stream must be {\"target\": \"<stream>\"}".to_string();
+                        let _ = tx.send(error(seq, code::BAD_REQUEST, message)).await;
+                        return;
+                    }
+                }
+                continue;
+            };
+            let engine = state.engine.clone();
+            let stream = name.clone();
+            let outcome = tokio::task::spawn_blocking(move || engine.insert_json(&stream, &object)).await;
+            let (reply, failed) = match outcome {
+                Ok(Ok(())) => (Bytes::from(format!("{}\n", json!({"status": "ok", "seq": seq}))), false),
+                Ok(Err(e)) if e.kind() == crate::ErrorKind::User => {
+                    (error(seq, code::BAD_STATEMENT, e.to_string()), true)
+                }
+                Ok(Err(e)) => (error(seq, code::SERVER_ERROR, super::error::ApiError::internal(&e).message), true),
+                Err(e) => (error(seq, code::SERVER_ERROR, super::error::ApiError::internal(&e).message), true),
+            };
+            if tx.send(reply).await.is_err() || failed {
+                return;
+            }
+            seq += 1;
+        }
+        if pending.len() > limit {
+            let _ = tx.send(error(seq, code::PAYLOAD_TOO_LARGE, format!("A line longer than {limit} bytes"))).await;
+            return;
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! `/query` and `/query-stream`: pull queries answered whole, push queries streamed.
+//!
+//! Three wire formats (reference §3.3): ksqlDB's v1 `StreamedRow` array (`/query`'s default),
+//! the delimited format (`/query-stream`'s default: a metadata line, then one JSON array per
+//! row) and a plain JSON array. A [`Writer`] turns rows into chunks in one of them.
+//!
+//! A push query is pumped by a task of its own from the engine's query thread into the
+//! response body through a bounded channel. The pump never fills the last slot of that
+//! channel: when the client leaves it full for `slow_client_timeout`, the pump puts a final
+//! error message in that slot, stops the query and closes the connection shortly after — a
+//! client that cannot keep up is cut off with a reason, and memory stays bounded.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use super::entity::schema_text;
+use super::error::{ApiError, code};
+use super::routes::{KsqlRequest, blocking, read_json, session};
+use super::{AppState, ConnectionKill};
+use crate::engine::Session;
+use crate::engine::result::{PushQuery, ResultColumn, Row, StatementResult};
+use crate::sql::ast::Statement;
+
+const V1_JSON: &str = "application/vnd.ksql.v1+json";
+const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
+const PROTOBUF: &str = "application/vnd.ksql.v1+protobuf";
+
+/// A wire format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// ksqlDB's `StreamedRow` objects in one JSON array.
+    V1,
+    /// Metadata line, then one JSON array per row and line.
+    Delimited,
+    /// `[metadata, [row], [row]...]`.
+    JsonArray,
+}
+
+impl Format {
+    fn content_type(self, accept_json: bool) -> &'static str {
+        match self {
+            Format::V1 if accept_json => "application/json",
+            Format::V1 => V1_JSON,
+            Format::Delimited => DELIMITED,
+            Format::JsonArray => "application/json",
+        }
+    }
+}
+
+/// Turns a query's results into the chunks of one format.
+struct Writer {
+    format: Format,
+    /// Whether anything was written after the opening (v1 and JSON arrays need commas).
+    started: bool,
+}
+
+impl Writer {
+    fn new(format: Format) -> Self {
+        Self { format, started: false }
+    }
+
+    fn open(&mut self, query_id: &str, columns: &[ResultColumn], mark_keys: bool) -> Bytes {
+        self.started = true;
+        match self.format {
+            Format::V1 => {
+                let header = json!({"header": {"queryId": query_id, "schema": schema_text(columns, mark_keys)}});
+                Bytes::from(format!("[{header}"))
+            }
+            Format::Delimited => Bytes::from(format!("{}\n", metadata(query_id, columns, mark_keys))),
+            Format::JsonArray => Bytes::from(format!("[{}", metadata(query_id, columns, mark_keys))),
+        }
+    }
+
+    fn row(&self, row: &Row) -> Bytes {
+        let values = Value::Array(row.clone());
+        match self.format {
+            Format::V1 => Bytes::from(format!(",\n{}", json!({"row": {"columns": values}}))),
+            Format::Delimited => Bytes::from(format!("{values}\n")),
+            Format::JsonArray => Bytes::from(format!(",\n{values}")),
+        }
+    }
+
+    fn final_message(&self, message: &str) -> Option<Bytes> {
+        match self.format {
+            Format::V1 => Some(Bytes::from(format!(",\n{}", json!({"finalMessage": message})))),
+            Format::Delimited | Format::JsonArray => None,
+        }
+    }
+
+    fn error(&self, code: u32, message: &str) -> Bytes {
+        let error = json!({"@type": "generic_error", "error_code": code, "message": message});
+        match self.format {
+            Format::V1 => Bytes::from(format!(",\n{}", json!({"errorMessage": error}))),
+            Format::Delimited => Bytes::from(format!("{error}\n")),
+            Format::JsonArray => Bytes::from(format!(",\n{error}")),
+        }
+    }
+
+    fn close(&self) -> Option<Bytes> {
+        match self.format {
+            Format::V1 => Some(Bytes::from_static(b"]\n")),
+            Format::JsonArray => Some(Bytes::from_static(b"]")),
+            Format::Delimited => None,
+        }
+    }
+
+    /// A keep-alive: whitespace between the array's elements.
+    fn keep_alive(&self) -> Option<Bytes> {
+        match self.format {
+            Format::V1 => Some(Bytes::from_static(b"\n")),
+            _ => None,
+        }
+    }
+}
+
+fn metadata(query_id: &str, columns: &[ResultColumn], mark_keys: bool) -> Value {
+    json!({
+        "queryId": query_id,
+        "columnNames": columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+        "columnTypes": columns.iter().map(|c| c.ty.clone()).collect::<Vec<_>>(),
+        "schema": schema_text(columns, mark_keys),
+    })
+}
+
+/// `POST /query`: v1 by default; the delimited Accept type is served as `/query-stream` would.
+pub(crate) async fn query_v1(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    kill: Option<axum::Extension<ConnectionKill>>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let request: KsqlRequest = read_json(&state, body).await?;
+    let accept = accept(&headers);
+    let format = if accept.contains(DELIMITED) { Format::Delimited } else { Format::V1 };
+    if accept.contains(PROTOBUF) && !accept.contains("json") {
+        return Err(not_acceptable());
+    }
+    let accept_json = !accept.contains(V1_JSON) && accept.contains("application/json");
+    let session = session(&request.streams_properties, &request.session_variables);
+    run_query(state, request.ksql, session, format, accept_json, kill.map(|k| k.0)).await
+}
+
+#[derive(Deserialize)]
+struct QueryStreamRequest {
+    sql: String,
+    #[serde(default)]
+    properties: Map<String, Value>,
+    #[serde(default, rename = "sessionVariables")]
+    session_variables: Map<String, Value>,
+}
+
+/// `POST /query-stream`: delimited by default, a JSON array for `application/json`, v1 rows
+/// for ksqlDB's versioned type.
+pub(crate) async fn query_stream(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    kill: Option<axum::Extension<ConnectionKill>>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let request: QueryStreamRequest = read_json(&state, body).await?;
+    let accept = accept(&headers);
+    let format = if accept.is_empty() || accept.contains(DELIMITED) || accept.contains("*/*") {
+        Format::Delimited
+    } else if accept.contains(V1_JSON) {
+        Format::V1
+    } else if accept.contains("application/json") {
+        Format::JsonArray
+    } else {
+        return Err(not_acceptable());
+    };
+    let session = session(&request.properties, &request.session_variables);
+    run_query(state, request.sql, session, format, false, kill.map(|k| k.0)).await
+}
+
+fn accept(headers: &HeaderMap) -> String {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase()
+}
+
+fn not_acceptable() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_ACCEPTABLE,
+        code::NOT_ACCEPTABLE,
+        format!("Unsupported Accept type: this server writes {DELIMITED}, application/json and {V1_JSON}"),
+    )
+}
+
+async fn run_query(
+    state: Arc<AppState>,
+    sql: String,
+    session: Session,
+    format: Format,
+    accept_json: bool,
+    kill: Option<ConnectionKill>,
+) -> Result<Response, ApiError> {
+    let engine = state.engine.clone();
+    let result = blocking(move || {
+        engine.with_session(&session, |engine| {
+            let mut statements = engine.parse(&sql).map_err(|e| ApiError::statement(&e, &sql, Vec::new()))?;
+            if statements.len() != 1 {
+                return Err(ApiError::bad_request(format!(
+                    "Expected exactly one statement, got {}: a query request carries one SELECT",
+                    statements.len()
+                )));
+            }
+            let statement = statements.remove(0);
+            if !matches!(statement.statement, Statement::Query(_)) {
+                let message = if matches!(statement.statement, Statement::Print { .. }) {
+                    "PRINT is not supported over HTTP yet; use SELECT … EMIT CHANGES on a stream over the topic"
+                } else {
+                    "The following statement types should be issued to the '/ksql' endpoint: statements other than SELECT"
+                };
+                return Err(ApiError {
+                    status: StatusCode::BAD_REQUEST,
+                    code: code::QUERY_ENDPOINT,
+                    message: message.into(),
+                    statement: Some((statement.text.clone(), Vec::new())),
+                });
+            }
+            engine.execute_statement(&statement).map_err(|e| ApiError::statement(&e, &statement.text, Vec::new()))
+        })
+    })
+    .await?;
+    let content_type = format.content_type(accept_json);
+    match result {
+        StatementResult::Rows { columns, rows, stream } => {
+            Ok(pull_response(&columns, &rows, stream, format, content_type))
+        }
+        StatementResult::Push(push) => Ok(push_response(state, push, format, content_type, kill)),
+        _ => Err(ApiError::internal(&"a SELECT returned neither rows nor a push query")),
+    }
+}
+
+fn pull_response(
+    columns: &[ResultColumn],
+    rows: &[Row],
+    stream: bool,
+    format: Format,
+    content_type: &'static str,
+) -> Response {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = format!("query_{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let mut writer = Writer::new(format);
+    let mut body = Vec::with_capacity(64 + rows.len() * 32);
+    body.extend_from_slice(&writer.open(&id, columns, true));
+    for row in rows {
+        body.extend_from_slice(&writer.row(row));
+    }
+    if stream && let Some(done) = writer.final_message("Query Completed") {
+        body.extend_from_slice(&done);
+    }
+    if let Some(close) = writer.close() {
+        body.extend_from_slice(&close);
+    }
+    with_content_type(Response::new(Body::from(body)), content_type)
+}
+
+fn with_content_type(mut response: Response, content_type: &'static str) -> Response {
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Removes a push query from the server's registry when its pump ends.
+struct Registered {
+    state: Arc<AppState>,
+    id: String,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.state.push_queries.lock().remove(&self.id);
+    }
+}
+
+fn push_response(
+    state: Arc<AppState>,
+    push: PushQuery,
+    format: Format,
+    content_type: &'static str,
+    kill: Option<ConnectionKill>,
+) -> Response {
+    let capacity = state.config.client_buffer.max(2);
+    let (tx, mut rx) = mpsc::channel::<Bytes>(capacity);
+    state.push_queries.lock().insert(push.id.clone(), push.canceller());
+    let registered = Registered { state: state.clone(), id: push.id.clone() };
+    tokio::spawn(pump(state, push, format, tx, kill, registered));
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|chunk| chunk.map(Ok::<_, Infallible>)));
+    let mut response = with_content_type(Response::new(Body::from_stream(stream)), content_type);
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response.into_response()
+}
+
+/// Why a pump stopped delivering.
+enum Delivery {
+    Sent,
+    /// The client went away.
+    Gone,
+    /// The client left its buffer full too long.
+    TooSlow,
+}
+
+async fn deliver(tx: &mpsc::Sender<Bytes>, chunk: Bytes, timeout: Duration) -> Delivery {
+    // Two permits, one used: the last slot stays free for a final error message.
+    match tokio::time::timeout(timeout, tx.reserve_many(2)).await {
+        Ok(Ok(mut permits)) => {
+            if let Some(permit) = permits.next() {
+                permit.send(chunk);
+            }
+            Delivery::Sent
+        }
+        Ok(Err(_)) => Delivery::Gone,
+        Err(_) => Delivery::TooSlow,
+    }
+}
+
+async fn pump(
+    state: Arc<AppState>,
+    mut push: PushQuery,
+    format: Format,
+    tx: mpsc::Sender<Bytes>,
+    kill: Option<ConnectionKill>,
+    _registered: Registered,
+) {
+    let timeout = state.config.slow_client_timeout;
+    let mut writer = Writer::new(format);
+    let mut shutting_down = state.shutting_down.clone();
+    let mut keep_alive = tokio::time::interval(Duration::from_secs(5));
+    keep_alive.tick().await;
+    let mut outcome = deliver(&tx, writer.open(&push.id, &push.columns, false), timeout).await;
+    // What to write last, if anything.
+    let mut last: Option<Bytes> = None;
+    while let Delivery::Sent = outcome {
+        tokio::select! {
+            row = push.recv() => match row {
+                Some(Ok(row)) => outcome = deliver(&tx, writer.row(&row), timeout).await,
+                Some(Err(e)) => {
+                    let message = match e.kind() {
+                        crate::ErrorKind::User => e.to_string(),
+                        _ => ApiError::internal(&e).message,
+                    };
+                    last = Some(writer.error(code::SERVER_ERROR, &message));
+                    break;
+                }
+                None => {
+                    if push.limit_reached() {
+                        last = writer.final_message("Limit Reached");
+                    }
+                    break;
+                }
+            },
+            _ = shutting_down.changed() => {
+                last = Some(writer.error(code::SHUTTING_DOWN, "The server is shutting down"));
+                break;
+            }
+            _ = tx.closed() => outcome = Delivery::Gone,
+            _ = keep_alive.tick() => if let Some(chunk) = writer.keep_alive() {
+                outcome = deliver(&tx, chunk, timeout).await;
+            },
+        }
+    }
+    // The query stops here whatever happens next: its thread sees the flag (or the closed
+    // channel) and ends.
+    push.canceller().store(true, std::sync::atomic::Ordering::Release);
+    match outcome {
+        Delivery::Sent => {
+            if let Some(chunk) = last {
+                outcome = deliver(&tx, chunk, timeout).await;
+            }
+            if let (Delivery::Sent, Some(close)) = (&outcome, writer.close()) {
+                let _ = deliver(&tx, close, timeout).await;
+            }
+        }
+        Delivery::TooSlow => {
+            tracing::warn!(query = %push.id, "push-query client too slow: buffer full for {timeout:?}; disconnecting");
+            let message = format!(
+                "Disconnected: the client did not read the query's results for {} s and its buffer of {} messages filled up",
+                timeout.as_secs(),
+                state.config.client_buffer
+            );
+            // The slot kept free by `deliver`.
+            let _ = tx.try_send(writer.error(code::SERVER_ERROR, &message));
+            drop(tx);
+            if let Some(kill) = kill {
+                // A moment to let the message out if the client reads again, then the
+                // connection goes, whatever it holds.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                kill.0.notify_one();
+            }
+        }
+        Delivery::Gone => tracing::debug!(query = %push.id, "push-query client went away"),
+    }
+}
