@@ -4,6 +4,7 @@
 //! SQL. Every front end goes through [`engine::Engine::execute`].
 
 pub mod catalog;
+pub mod client;
 pub mod datagen;
 pub mod engine;
 pub mod error;
