@@ -305,50 +305,99 @@ pub struct LineStream<'a> {
     header: Option<Value>,
 }
 
+/// What reading one more frame gave.
+enum Fill {
+    Data,
+    End,
+    Timeout,
+}
+
 impl LineStream<'_> {
-    /// The next non-empty line, `None` at the end of the response; waits as long as it takes.
-    pub fn next_line(&mut self) -> ClientResult<Option<String>> {
-        loop {
-            if let Some(line) = self.take_line() {
-                return Ok(Some(line));
+    /// Reads one more frame of the body into `pending`, waiting until `deadline` at most.
+    fn fill(&mut self, deadline: Option<tokio::time::Instant>) -> ClientResult<Fill> {
+        let Some(body) = self.body.as_mut() else { return Ok(Fill::End) };
+        let frame = self.client.runtime.block_on(async {
+            match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, body.frame()).await.ok(),
+                None => Some(body.frame().await),
             }
-            let Some(body) = self.body.as_mut() else { return Ok(self.take_rest()) };
-            match self.client.runtime.block_on(body.frame()) {
-                Some(Ok(frame)) => {
-                    if let Ok(mut data) = frame.into_data() {
-                        while data.has_remaining() {
-                            let chunk = data.chunk();
-                            self.pending.extend_from_slice(chunk);
-                            let n = chunk.len();
-                            data.advance(n);
-                        }
+        });
+        match frame {
+            None => Ok(Fill::Timeout),
+            Some(Some(Ok(frame))) => {
+                if let Ok(mut data) = frame.into_data() {
+                    while data.has_remaining() {
+                        let chunk = data.chunk();
+                        self.pending.extend_from_slice(chunk);
+                        let n = chunk.len();
+                        data.advance(n);
                     }
                 }
-                Some(Err(e)) => return Err(transport(e)),
-                None => self.body = None,
+                Ok(Fill::Data)
+            }
+            Some(Some(Err(e))) => Err(transport(e)),
+            Some(None) => {
+                self.body = None;
+                Ok(Fill::End)
             }
         }
+    }
+
+    /// The next non-empty line, `None` at the end of the response; waits as long as it takes.
+    pub fn next_line(&mut self) -> ClientResult<Option<String>> {
+        self.line_until(None)
     }
 
     /// Like [`LineStream::next_line`], giving up after `timeout` with `Ok(None)` while the
     /// response is still open (check [`LineStream::is_open`]).
     pub fn next_line_timeout(&mut self, timeout: std::time::Duration) -> ClientResult<Option<String>> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        self.line_until(Some(tokio::time::Instant::now() + timeout))
+    }
+
+    fn line_until(&mut self, deadline: Option<tokio::time::Instant>) -> ClientResult<Option<String>> {
         loop {
             if let Some(line) = self.take_line() {
                 return Ok(Some(line));
             }
-            let Some(body) = self.body.as_mut() else { return Ok(self.take_rest()) };
-            let frame = self.client.runtime.block_on(async { tokio::time::timeout_at(deadline, body.frame()).await });
-            match frame {
-                Err(_) => return Ok(None),
-                Ok(Some(Ok(frame))) => {
-                    if let Ok(data) = frame.into_data() {
-                        self.pending.extend_from_slice(&data);
+            match self.fill(deadline)? {
+                Fill::Data => {}
+                Fill::End => return Ok(self.take_rest()),
+                Fill::Timeout => return Ok(None),
+            }
+        }
+    }
+
+    /// The next element of a streamed JSON array (ksqlDB's v1 `/query` answer writes
+    /// `[header`, then `,\n` and an object per row, then `]`): objects are returned as soon as
+    /// they are complete, without waiting for the separator that follows them. `Ok(None)` at
+    /// the end, or when `timeout` passes first.
+    pub fn next_array_element(&mut self, timeout: Option<std::time::Duration>) -> ClientResult<Option<Value>> {
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        loop {
+            let skip =
+                self.pending.iter().take_while(|b| matches!(b, b'[' | b',' | b']') || b.is_ascii_whitespace()).count();
+            self.pending.drain(..skip);
+            if !self.pending.is_empty() {
+                let mut values = serde_json::Deserializer::from_slice(&self.pending).into_iter::<Value>();
+                match values.next() {
+                    Some(Ok(value)) => {
+                        let used = values.byte_offset();
+                        self.pending.drain(..used);
+                        return Ok(Some(value));
                     }
+                    Some(Err(e)) if !e.is_eof() => {
+                        return Err(ClientError::Transport(Error::external(format!("the answer is not JSON: {e}"))));
+                    }
+                    _ => {}
                 }
-                Ok(Some(Err(e))) => return Err(transport(e)),
-                Ok(None) => self.body = None,
+            }
+            match self.fill(deadline)? {
+                Fill::Data => {}
+                Fill::End if self.pending.is_empty() => return Ok(None),
+                Fill::End => {
+                    return Err(ClientError::Transport(Error::external("the answer ended inside a JSON value")));
+                }
+                Fill::Timeout => return Ok(None),
             }
         }
     }

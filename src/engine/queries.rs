@@ -893,6 +893,9 @@ fn spawn_push(
     let limit_reached = Arc::new(AtomicBool::new(false));
     let (flag, waker, reached) = (cancel.clone(), notify.clone(), limit_reached.clone());
     let width = columns.len();
+    // An aggregation coalesces the updates of a batch per key; a watcher of a push query
+    // expects each update (ksqlDB with its record cache off), so it steps record by record.
+    let step = if matches!(select, Operator::Aggregate(_)) { 1 } else { BATCH_SIZE };
     std::thread::Builder::new()
         .name("push-query".into())
         .spawn(move || {
@@ -907,7 +910,7 @@ fn spawn_push(
             let _wake = WakeOnExit(waker.clone());
             let mut sent: u64 = 0;
             while !flag.load(Ordering::Acquire) {
-                match select.step(BATCH_SIZE) {
+                match select.step(step) {
                     Ok(Some(batch)) => {
                         for row in batch_rows(&batch, width) {
                             if tx.send(Ok(row)).is_err() {

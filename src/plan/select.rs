@@ -22,6 +22,8 @@ pub const TABLE_FUNCTIONS: [&str; 2] = ["EXPLODE", "CUBE_EXPLODE"];
 
 /// Names no column or alias may take.
 pub const RESERVED: [&str; 5] = [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND];
+/// The per-record pseudo columns a transient query may select.
+const PSEUDO_COLUMNS: [&str; 3] = [ROWTIME, ROWPARTITION, ROWOFFSET];
 
 /// A compiled stateless query.
 pub struct SelectPlan {
@@ -84,7 +86,7 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
     qualifiers.extend(query.from.source.alias.clone());
     let planner = ExprPlanner::new(input_schema.clone(), catalog, qualifiers)?;
 
-    let mut items = expand_items(query, &source, &planner)?;
+    let mut items = expand_items(query, &source, &planner, transient)?;
     if transient && source.window.is_some() {
         // A transient `SELECT *` over a windowed source shows the window bounds after the
         // key columns, as ksqlDB does.
@@ -251,7 +253,15 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
             continue;
         }
         let ty = planner.sql_type(&item.expr)?;
-        columns.push(Column { name: item.name.clone(), ty, role: ColumnRole::Value });
+        // A transient query keeps the select list's order; a plain reference to a key column
+        // (or to a window bound of a windowed source) is still a key of its result, which
+        // pull-query headers mark.
+        let is_key = transient
+            && matches!(&item.expr, Expr::Column { name, .. }
+                if source.column(name).is_some_and(|c| c.role == ColumnRole::Key)
+                    || (source.window.is_some() && (name == WINDOWSTART || name == WINDOWEND)));
+        let role = if is_key { ColumnRole::Key } else { ColumnRole::Value };
+        columns.push(Column { name: item.name.clone(), ty, role });
         projection.push(planner.physical(&item.expr)?);
     }
     check_result_columns(&columns, transient)?;
@@ -312,7 +322,14 @@ pub fn check_key_type(name: &str, ty: &SqlType) -> Result<()> {
 }
 
 /// Expands `*`, `src.*` and `s->*`, and names every item.
-pub(crate) fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner<'_>) -> Result<Vec<Item>> {
+/// `transient`: a query whose result goes to its caller rather than a topic may select the
+/// pseudo columns (ROWTIME, ROWPARTITION, ROWOFFSET) as they are.
+pub(crate) fn expand_items(
+    query: &Query,
+    source: &Source,
+    planner: &ExprPlanner<'_>,
+    transient: bool,
+) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     // ksqlDB numbers generated names (KSQL_COL_n) among the items that need one.
     let mut generated = 0;
@@ -388,7 +405,9 @@ pub(crate) fn expand_items(query: &Query, source: &Source, planner: &ExprPlanner
                         // A windowed source's bounds are its columns: they may be selected as
                         // they are.
                         let window_bound = source.window.is_some() && (name == WINDOWSTART || name == WINDOWEND);
-                        if RESERVED.contains(&name.as_str()) && !window_bound {
+                        let pseudo =
+                            transient && matches!(expr, Expr::Column { .. }) && PSEUDO_COLUMNS.contains(&name.as_str());
+                        if RESERVED.contains(&name.as_str()) && !window_bound && !pseudo {
                             return Err(Error::user(format!(
                                 "Reserved column name in select: `{name}`. Please remove or alias the column."
                             )));

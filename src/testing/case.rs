@@ -47,6 +47,22 @@ pub struct TestCase {
     pub skip: Option<String>,
     /// Why the case could not be read (a malformed field); such a case fails when run.
     pub error: Option<String>,
+    /// Set for REST query-validation cases (reference §1.3): run against a server over HTTP.
+    pub rest: Option<RestSpec>,
+}
+
+/// What a REST query-validation case adds: the expected HTTP responses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestSpec {
+    /// One per statement: `{"admin": {...}}` for /ksql entities, `{"query": [...]}` for
+    /// queries' streamed rows. Expected objects are partial.
+    pub responses: Vec<Value>,
+    /// `{type?, message?, status?}` for the last statement.
+    pub expected_error: Option<Value>,
+    /// Inputs are produced once the (first) push query is running.
+    pub wait_for_active_push_query: bool,
+    /// Row order matters (otherwise rows compare as a multiset).
+    pub verify_order: bool,
 }
 
 impl TestCase {
@@ -65,6 +81,7 @@ impl TestCase {
             post: None,
             skip: None,
             error: Some(error),
+            rest: None,
         }
     }
 }
@@ -273,6 +290,14 @@ struct RawCase {
     post: Option<Value>,
     #[serde(default = "enabled_default")]
     enabled: bool,
+    #[serde(default)]
+    responses: Option<Vec<Value>>,
+    #[serde(default, rename = "expectedError")]
+    expected_error: Option<Value>,
+    #[serde(default, rename = "inputConditions")]
+    input_conditions: Option<Value>,
+    #[serde(default, rename = "outputConditions")]
+    output_conditions: Option<Value>,
 }
 
 fn enabled_default() -> bool {
@@ -290,6 +315,15 @@ fn expand_case(path: &Path, file_stem: &str, raw: &Value) -> Result<Vec<TestCase
         message: e.get("message").map(value_as_string),
     });
     let post = raw.post.as_ref().map(parse_post);
+    let flag = |conditions: &Option<Value>, name: &str| {
+        conditions.as_ref().and_then(|c| c.get(name)).and_then(Value::as_bool).unwrap_or(false)
+    };
+    let rest = (raw.responses.is_some() || raw.expected_error.is_some()).then(|| RestSpec {
+        responses: raw.responses.clone().unwrap_or_default(),
+        expected_error: raw.expected_error.clone(),
+        wait_for_active_push_query: flag(&raw.input_conditions, "waitForActivePushQuery"),
+        verify_order: flag(&raw.output_conditions, "verifyOrder"),
+    });
 
     // One entry per matrix cell; `None` means the case has no such matrix.
     let formats: Vec<Option<&String>> =
@@ -345,6 +379,7 @@ fn expand_case(path: &Path, file_stem: &str, raw: &Value) -> Result<Vec<TestCase
                 post: post.clone(),
                 skip,
                 error: None,
+                rest: rest.clone(),
             });
         }
     }

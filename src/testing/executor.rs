@@ -59,7 +59,10 @@ pub fn run_case(case: &TestCase, timeout: Duration) -> Outcome {
         return Outcome::Failed(error.clone());
     }
     let owned = case.clone();
-    guarded(timeout, move || execute(&owned))
+    guarded(timeout, move || match &owned.rest {
+        Some(spec) => super::rest::execute(&owned, spec),
+        None => execute(&owned),
+    })
 }
 
 /// Runs `work` on its own thread: a panic becomes a failure with the panic's message, and
@@ -149,7 +152,7 @@ pub fn execute(case: &TestCase) -> Result<(), String> {
 
 /// The case's properties over ksqlDB's runner's base config, which reads topics from the
 /// earliest offset (so a query sees records written before it started, e.g. by INSERT VALUES).
-fn engine_properties(case: &TestCase) -> BTreeMap<String, String> {
+pub(crate) fn engine_properties(case: &TestCase) -> BTreeMap<String, String> {
     let mut properties = case.properties.clone();
     let set = |k: &str| properties.contains_key(k);
     if !set("auto.offset.reset") && !set("ksql.streams.auto.offset.reset") {
@@ -162,7 +165,7 @@ fn engine_properties(case: &TestCase) -> BTreeMap<String, String> {
 /// `topics` (with their partition counts), those of `CREATE STREAM|TABLE` statements that are
 /// not `AS SELECT` (with their `PARTITIONS`), and those of the inputs; one partition otherwise.
 /// Output-only topics are left to the queries that write them.
-fn create_topics(case: &TestCase, backend: &dyn TopicBackend) -> Result<(), String> {
+pub(crate) fn create_topics(case: &TestCase, backend: &dyn TopicBackend) -> Result<(), String> {
     let mut wanted: BTreeMap<String, i32> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut want = |name: &str, partitions: i32| {
@@ -278,7 +281,7 @@ fn abbreviate(statement: &str) -> String {
 }
 
 /// Serializes an input record with the formats of the source declared on its topic.
-fn input_record(input: &RecordSpec, catalog: &Catalog) -> Result<ProducerRecord, String> {
+pub(crate) fn input_record(input: &RecordSpec, catalog: &Catalog) -> Result<ProducerRecord, String> {
     let source = pick_source(catalog, &input.topic, false);
     let mut key = match source {
         Some(s) => serialize(Some(&s.key_format), &s.key_fields(), &input.key),
@@ -338,7 +341,7 @@ fn deserialize(spec: Option<&FormatSpec>, fields: &Fields, bytes: Option<&[u8]>)
 }
 
 /// Reads every expected output topic and compares it with the expectation.
-fn verify_outputs(
+pub(crate) fn verify_outputs(
     case: &TestCase,
     catalog: &Catalog,
     backend: &dyn TopicBackend,

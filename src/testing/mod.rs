@@ -11,6 +11,7 @@ pub mod case;
 pub mod compare;
 pub mod executor;
 pub mod post;
+pub mod rest;
 pub mod window;
 
 use std::collections::{BTreeMap, BTreeSet};
