@@ -741,11 +741,15 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
             // A pull query on a table: answered from its materialized view.
             let view = inner.tables.lock().get(&plan.source.name).cloned().ok_or_else(|| {
                 Error::user(format!(
-                    "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'.",
+                    "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.",
                     plan.source.name
                 ))
             })?;
+            let scan_enabled = state
+                .property(&inner.config, "ksql.query.pull.table.scan.enabled")
+                .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
             drop(state);
+            crate::plan::pull::validate(query, &plan.source, scan_enabled)?;
             let limit = plan.limit;
             // A lookup of one key reads one row; anything else scans. Either way the query's
             // WHERE then runs on what was read.
@@ -878,6 +882,25 @@ pub(crate) fn batch_rows(batch: &arrow::array::RecordBatch, width: usize) -> Vec
         .collect()
 }
 
+/// The rows of a push query's output batch with their tombstone flags: a table's changelog
+/// carries deletions (a key whose row is gone, values NULL), which a push query on a table
+/// shows; a stream's null-valued records are no rows at all.
+fn push_rows(batch: &arrow::array::RecordBatch, width: usize, table: bool) -> Vec<(Vec<serde_json::Value>, bool)> {
+    use arrow::array::{Array, AsArray};
+    let flags = batch.columns().get(width + 2).and_then(|c| c.as_boolean_opt());
+    (0..batch.num_rows())
+        .filter_map(|row| {
+            let tombstone = flags.is_some_and(|t| t.is_valid(row) && t.value(row));
+            if tombstone && !table {
+                return None;
+            }
+            let values =
+                (0..width).map(|c| crate::format::array_value_to_json(batch.column(c).as_ref(), row)).collect();
+            Some((values, tombstone))
+        })
+        .collect()
+}
+
 fn spawn_push(
     mut select: Operator,
     backend: SharedBackend,
@@ -893,6 +916,7 @@ fn spawn_push(
     let limit_reached = Arc::new(AtomicBool::new(false));
     let (flag, waker, reached) = (cancel.clone(), notify.clone(), limit_reached.clone());
     let width = columns.len();
+    let table = source.kind == SourceKind::Table;
     // An aggregation coalesces the updates of a batch per key; a watcher of a push query
     // expects each update (ksqlDB with its record cache off), so it steps record by record.
     let step = if matches!(select, Operator::Aggregate(_)) { 1 } else { BATCH_SIZE };
@@ -900,7 +924,8 @@ fn spawn_push(
         .name("push-query".into())
         .spawn(move || {
             // Wakes an async consumer once more when the thread ends, so that it sees the
-            // channel close, however the loop below exits.
+            // channel close: declared first, it is dropped last, after `run` has dropped the
+            // sender (normally or by unwinding).
             struct WakeOnExit(Arc<tokio::sync::Notify>);
             impl Drop for WakeOnExit {
                 fn drop(&mut self) {
@@ -908,34 +933,41 @@ fn spawn_push(
                 }
             }
             let _wake = WakeOnExit(waker.clone());
-            let mut sent: u64 = 0;
-            while !flag.load(Ordering::Acquire) {
-                match select.step(step) {
-                    Ok(Some(batch)) => {
-                        for row in batch_rows(&batch, width) {
-                            if tx.send(Ok(row)).is_err() {
-                                flag.store(true, Ordering::Release);
-                                return;
-                            }
-                            waker.notify_one();
-                            sent += 1;
-                            if limit.is_some_and(|l| sent >= l) {
-                                reached.store(true, Ordering::Release);
-                                flag.store(true, Ordering::Release);
-                                return;
+            let mut run = move |tx: std::sync::mpsc::SyncSender<Result<(Vec<serde_json::Value>, bool)>>| {
+                let mut sent: u64 = 0;
+                if limit == Some(0) {
+                    reached.store(true, Ordering::Release);
+                    flag.store(true, Ordering::Release);
+                    return;
+                }
+                while !flag.load(Ordering::Acquire) {
+                    match select.step(step) {
+                        Ok(Some(batch)) => {
+                            for row in push_rows(&batch, width, table) {
+                                if tx.send(Ok(row)).is_err() {
+                                    flag.store(true, Ordering::Release);
+                                    return;
+                                }
+                                waker.notify_one();
+                                sent += 1;
+                                if limit.is_some_and(|l| sent >= l) {
+                                    reached.store(true, Ordering::Release);
+                                    flag.store(true, Ordering::Release);
+                                    return;
+                                }
                             }
                         }
-                    }
-                    Ok(None) => backend.wait_for_data(Duration::from_millis(100)),
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        flag.store(true, Ordering::Release);
-                        return;
+                        Ok(None) => backend.wait_for_data(Duration::from_millis(100)),
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            flag.store(true, Ordering::Release);
+                            return;
+                        }
                     }
                 }
-            }
+            };
+            run(tx);
         })
         .map_err(|e| Error::external(format!("cannot start a push query: {e}")))?;
-    let table = source.kind == SourceKind::Table;
     Ok(PushQuery { id, columns, limit, table, rows: rx, cancel, notify, limit_reached })
 }

@@ -127,7 +127,8 @@ pub struct PushQuery {
     pub limit: Option<u64>,
     /// True when the query reads a table's changelog (its rows may be updates of a key).
     pub table: bool,
-    pub(crate) rows: std::sync::mpsc::Receiver<Result<Row>>,
+    /// Rows with their tombstone flag (a deleted key of a table).
+    pub(crate) rows: std::sync::mpsc::Receiver<Result<(Row, bool)>>,
     pub(crate) cancel: Arc<AtomicBool>,
     /// Signalled after each row sent and when the producer stops.
     pub(crate) notify: Arc<tokio::sync::Notify>,
@@ -139,19 +140,37 @@ impl PushQuery {
     /// The next row: `Ok(None)` when the query ended (LIMIT reached or cancelled),
     /// `Err(Timeout)`-like `Ok(Some(None))` is not used: a timeout returns `Ok(None)` only when
     /// ended, so callers loop on [`PushQuery::next_timeout`] to stay responsive.
+    ///
+    /// The synchronous readers show rows only: a table's deletions (tombstones) are skipped
+    /// here; [`PushQuery::recv`] reports them.
     pub fn next_row(&self) -> Option<Result<Row>> {
-        self.rows.recv().ok()
+        loop {
+            match self.rows.recv().ok()? {
+                Ok((_, true)) => continue,
+                Ok((row, false)) => return Some(Ok(row)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
     }
 
     /// Waits up to `timeout` for a row; `None` when nothing arrived (check
     /// [`PushQuery::is_done`]).
     pub fn next_timeout(&self, timeout: Duration) -> Option<Result<Row>> {
-        self.rows.recv_timeout(timeout).ok()
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rows.recv_timeout(left).ok()? {
+                Ok((_, true)) => continue,
+                Ok((row, false)) => return Some(Ok(row)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
     }
 
-    /// The next row for an async consumer: `None` once the query has ended and every row it
+    /// The next row for an async consumer, with `true` when it is a tombstone (a table's key
+    /// deleted: its value columns are NULL): `None` once the query has ended and every row it
     /// produced was received.
-    pub async fn recv(&mut self) -> Option<Result<Row>> {
+    pub async fn recv(&mut self) -> Option<Result<(Row, bool)>> {
         loop {
             // `Notify` keeps one permit when nobody waits, so a row sent between `try_recv`
             // and the await below still wakes us.

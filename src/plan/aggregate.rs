@@ -208,7 +208,7 @@ pub fn plan_aggregate(query: &Query, catalog: &Catalog, sink: Option<&str>) -> R
     let window = query.window.as_ref().map(Window::from_spec);
 
     // Rewrite the select list and HAVING over the aggregate schema.
-    let items = expand_items(query, &source, &planner, false)?;
+    let items = expand_items(query, &source, &planner, transient)?;
     let mut rewriter = Rewriter { group_by: &query.group_by, calls: Vec::new(), windowed: window.is_some() };
     let mut rewritten = Vec::with_capacity(items.len());
     let mut not_grouped = Vec::new();

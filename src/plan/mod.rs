@@ -4,4 +4,5 @@ pub mod aggregate;
 pub mod coerce;
 pub mod expr;
 pub mod join;
+pub mod pull;
 pub mod select;

@@ -281,7 +281,9 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
             fields.push(Field::new(hidden, arrow::datatypes::DataType::Int64, true));
         }
     }
-    let changelog = !transient && source.kind == SourceKind::Table;
+    // Push queries on tables see the changelog too (key-less records dropped, deletions as
+    // tombstones).
+    let changelog = source.kind == SourceKind::Table;
     Ok(SelectPlan {
         source,
         input_schema,
@@ -404,7 +406,10 @@ pub(crate) fn expand_items(
                         }
                         // A windowed source's bounds are its columns: they may be selected as
                         // they are.
-                        let window_bound = source.window.is_some() && (name == WINDOWSTART || name == WINDOWEND);
+                        // A windowed source's bounds are its columns, and a transient windowed
+                        // aggregation's are its results': either may be selected as they are.
+                        let windowed = source.window.is_some() || (transient && query.window.is_some());
+                        let window_bound = windowed && (name == WINDOWSTART || name == WINDOWEND);
                         let pseudo =
                             transient && matches!(expr, Expr::Column { .. }) && PSEUDO_COLUMNS.contains(&name.as_str());
                         if RESERVED.contains(&name.as_str()) && !window_bound && !pseudo {

@@ -81,12 +81,26 @@ impl Writer {
     }
 
     fn row(&self, row: &Row) -> Bytes {
+        self.change(row, false).unwrap_or_default()
+    }
+
+    /// A row of a push query; `None` for a tombstone in a format that cannot show one.
+    fn change(&self, row: &Row, tombstone: bool) -> Option<Bytes> {
         let values = Value::Array(row.clone());
-        match self.format {
+        if tombstone {
+            return match self.format {
+                Format::V1 => {
+                    Some(Bytes::from(format!(",\n{}", json!({"row": {"columns": values, "tombstone": true}}))))
+                }
+                // The delimited and array formats have no tombstones (ksqlDB drops them).
+                Format::Delimited | Format::JsonArray => None,
+            };
+        }
+        Some(match self.format {
             Format::V1 => Bytes::from(format!(",\n{}", json!({"row": {"columns": values}}))),
             Format::Delimited => Bytes::from(format!("{values}\n")),
             Format::JsonArray => Bytes::from(format!(",\n{values}")),
-        }
+        })
     }
 
     fn final_message(&self, message: &str) -> Option<Bytes> {
@@ -340,7 +354,9 @@ async fn pump(
     while let Delivery::Sent = outcome {
         tokio::select! {
             row = push.recv() => match row {
-                Some(Ok(row)) => outcome = deliver(&tx, writer.row(&row), timeout).await,
+                Some(Ok((row, tombstone))) => if let Some(chunk) = writer.change(&row, tombstone) {
+                    outcome = deliver(&tx, chunk, timeout).await;
+                },
                 Some(Err(e)) => {
                     let message = match e.kind() {
                         crate::ErrorKind::User => e.to_string(),

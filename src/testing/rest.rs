@@ -24,7 +24,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::server::{ServerConfig, ServerHandle};
 
 /// How long a push query may stay silent before the runner stops reading it.
-const PUSH_READ_TIMEOUT: Duration = Duration::from_secs(3);
+const PUSH_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs a REST case: `Err` is the failure message.
 pub fn execute(case: &TestCase, spec: &RestSpec) -> Result<(), String> {
