@@ -91,6 +91,7 @@ pub(crate) struct ConnectionKill(pub(crate) Arc<Notify>);
 /// A running server.
 pub struct ServerHandle {
     addr: SocketAddr,
+    state: Arc<AppState>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     tls: bool,
@@ -100,6 +101,11 @@ impl ServerHandle {
     /// The address it listens on (the port is the real one when the config asked for 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many push queries are streaming to clients now.
+    pub fn running_push_queries(&self) -> usize {
+        self.state.push_queries.lock().len()
     }
 
     /// `http://addr` or `https://addr`.
@@ -143,9 +149,9 @@ pub async fn start(engine: Arc<Engine>, config: ServerConfig) -> Result<ServerHa
         config,
     });
     let tls = acceptor.is_some();
-    let task = tokio::spawn(accept_loop(listener, state, acceptor, stopped));
+    let task = tokio::spawn(accept_loop(listener, state.clone(), acceptor, stopped));
     tracing::info!(%addr, tls, "server listening");
-    Ok(ServerHandle { addr, stop, task, tls })
+    Ok(ServerHandle { addr, state, stop, task, tls })
 }
 
 async fn accept_loop(
