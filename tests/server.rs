@@ -1,6 +1,7 @@
 //! The HTTP server over real loopback connections: ksqlDB's endpoints and bodies, errors and
 //! their codes, concurrent push subscribers, /close-query, a slow client cut off, basic auth,
 //! TLS, HTTP/2 and a graceful shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
