@@ -11,6 +11,7 @@ use rivulet::engine::{Engine, EngineConfig, StatementResult};
 
 mod bench;
 mod datagen_cmd;
+mod loadtest;
 mod render;
 mod repl;
 
@@ -63,6 +64,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Writes generated records (quickstart data sets or Nexmark) to topics.
     Datagen(datagen_cmd::DatagenArgs),
+    /// Load-tests a server: push-query clients and paced pull queries over loopback.
+    Loadtest(loadtest::LoadArgs),
     /// Serves ksqlDB's REST API (POST /ksql, /query, /query-stream, /inserts-stream, ...).
     Server(ServerArgs),
     /// Prints a `user:hash` line for `rivulet server --auth-file` (reads the password from
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Datagen(args)) => datagen_cmd::run(&args, &cli.data_dir),
         Some(Command::Server(args)) => serve(&cli.data_dir, args),
+        Some(Command::Loadtest(args)) => loadtest::run(&args),
         Some(Command::Passwd { user }) => passwd(&user),
     };
     match outcome {

@@ -1,0 +1,430 @@
+//! `rivulet loadtest`: many push-query clients and a steady rate of pull queries against one
+//! server, over loopback, reporting pull latency percentiles, errors, rows each push client
+//! missed, and the server's memory.
+//!
+//! Without `--server` it starts a `rivulet server` child process on a free loopback port with
+//! a temporary data directory, so that the server's memory is its own (read from /proc).
+//! Pull queries go over a fixed pool of keep-alive connections at a paced rate; latency is
+//! measured from sending the request to having the whole answer.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use rivulet::client::Client;
+use rivulet::{Error, Result};
+use serde_json::json;
+
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// A running server (http://host:port). Without it a server is started for the test.
+    #[arg(long)]
+    server: Option<String>,
+    /// Concurrent push-query clients.
+    #[arg(long, default_value_t = 200)]
+    push_clients: usize,
+    /// Pull queries (key lookups) per second.
+    #[arg(long, default_value_t = 2000)]
+    pull_rate: u64,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 30)]
+    duration: u64,
+    /// Keys in the queried table.
+    #[arg(long, default_value_t = 1000)]
+    keys: usize,
+    /// Rows per second inserted into the stream the push clients follow.
+    #[arg(long, default_value_t = 50)]
+    insert_rate: u64,
+    /// Keep-alive connections the pull queries are spread over.
+    #[arg(long, default_value_t = 32)]
+    pull_connections: usize,
+}
+
+/// A server this command started; killed on drop.
+struct Child {
+    process: std::process::Child,
+    _data: tempfile_dir::TempDir,
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A temporary directory removed on drop (the binary has no tempfile dependency).
+mod tempfile_dir {
+    pub struct TempDir(pub std::path::PathBuf);
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub fn run(args: &LoadArgs) -> Result<()> {
+    let (url, child) = match &args.server {
+        Some(url) => (url.clone(), None),
+        None => {
+            let (url, child) = start_server()?;
+            (url, Some(child))
+        }
+    };
+    let pid = child.as_ref().map(|c| c.process.id());
+    let client = Client::new(&url)?;
+    let suffix = std::process::id();
+    let stream = format!("LOAD_EVENTS_{suffix}");
+    let table = format!("LOAD_COUNTS_{suffix}");
+    let earliest = BTreeMap::from([("auto.offset.reset".to_string(), "earliest".to_string())]);
+    client
+        .ksql(
+            &format!(
+                "CREATE STREAM {stream} (id VARCHAR KEY, v BIGINT) WITH (KAFKA_TOPIC='{stream}', PARTITIONS=1, VALUE_FORMAT='JSON');
+                 CREATE TABLE {table} AS SELECT id, COUNT(*) AS c, SUM(v) AS s FROM {stream} GROUP BY id;"
+            ),
+            &earliest,
+        )
+        .map_err(|e| Error::external(format!("setting up the load test failed: {e}")))?;
+    let rows: Vec<serde_json::Value> = (0..args.keys).map(|k| json!({"ID": format!("k{k}"), "V": k})).collect();
+    for chunk in rows.chunks(1000) {
+        client.insert(&stream, chunk).map_err(|e| Error::external(format!("loading keys failed: {e}")))?;
+    }
+    // The table has every key once the last one is there (one partition, in order).
+    let last = format!("SELECT * FROM {table} WHERE id = 'k{}';", args.keys.saturating_sub(1));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut answer = client.query_stream(&last, &BTreeMap::new()).map_err(|e| Error::external(e.to_string()))?;
+        let _ = answer.header();
+        if answer.next_line().map_err(|e| Error::external(e.to_string()))?.is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(Error::external("the table did not catch up with the loaded keys in 60 s"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(client);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::external(format!("cannot start the load runtime: {e}")))?;
+    let report = runtime.block_on(load(args, &url, &stream, &table, pid))?;
+    report.print();
+    drop(child);
+    Ok(())
+}
+
+fn start_server() -> Result<(String, Child)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| Error::external(format!("cannot find a free port: {e}")))?
+        .port();
+    let dir = std::env::temp_dir().join(format!("rivulet-loadtest-{}", std::process::id()));
+    let data = tempfile_dir::TempDir(dir.clone());
+    let exe = std::env::current_exe().map_err(|e| Error::external(format!("cannot find this binary: {e}")))?;
+    let process = std::process::Command::new(exe)
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["server", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| Error::external(format!("cannot start a server: {e}")))?;
+    let child = Child { process, _data: data };
+    let url = format!("http://127.0.0.1:{port}");
+    let client = Client::new(&url)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.get("/info").is_err() {
+        if Instant::now() > deadline {
+            return Err(Error::external("the server did not come up in 10 s"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((url, child))
+}
+
+struct Report {
+    pulls: usize,
+    seconds: f64,
+    latencies_us: Vec<u64>,
+    pull_errors: u64,
+    push_clients: usize,
+    push_errors: u64,
+    inserted: u64,
+    min_delivered: u64,
+    missing: u64,
+    rss_mb: Option<f64>,
+    peak_rss_mb: Option<f64>,
+}
+
+impl Report {
+    fn print(&self) {
+        let pct = |p: f64| {
+            if self.latencies_us.is_empty() {
+                return 0.0;
+            }
+            let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+            self.latencies_us[i] as f64 / 1000.0
+        };
+        let memory = |m: Option<f64>| m.map_or("n/a".to_string(), |m| format!("{m:.1}"));
+        crate::render::line(&format!(
+            "pull_queries={} pull_rate={:.0}/s p50_ms={:.3} p99_ms={:.3} max_ms={:.3} pull_errors={} \
+             push_clients={} push_errors={} rows_inserted={} rows_delivered_min={} rows_missing={} \
+             server_rss_mb={} server_peak_rss_mb={}",
+            self.pulls,
+            self.pulls as f64 / self.seconds,
+            pct(0.50),
+            pct(0.99),
+            pct(1.0),
+            self.pull_errors,
+            self.push_clients,
+            self.push_errors,
+            self.inserted,
+            self.min_delivered,
+            self.missing,
+            memory(self.rss_mb),
+            memory(self.peak_rss_mb),
+        ));
+    }
+}
+
+/// Resident and peak memory of a process, in MiB.
+fn memory(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(addr: &str) -> Result<Sender> {
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| Error::external(format!("cannot connect to {addr}: {e}")))?;
+    let _ = tcp.set_nodelay(true);
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .map_err(|e| Error::external(format!("HTTP handshake failed: {e}")))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+fn post(addr: &str, path: &str, body: String) -> hyper::Request<Full<Bytes>> {
+    let mut request = hyper::Request::new(Full::new(Bytes::from(body)));
+    *request.method_mut() = hyper::Method::POST;
+    *request.uri_mut() = path.parse().unwrap_or_default();
+    let headers = request.headers_mut();
+    if let Ok(host) = addr.parse() {
+        headers.insert(hyper::header::HOST, host);
+    }
+    headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    request
+}
+
+async fn load(args: &LoadArgs, url: &str, stream: &str, table: &str, pid: Option<u32>) -> Result<Report> {
+    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_push = Arc::new(AtomicBool::new(false));
+    let delivered: Arc<Vec<AtomicU64>> = Arc::new((0..args.push_clients).map(|_| AtomicU64::new(0)).collect());
+    let push_errors = Arc::new(AtomicU64::new(0));
+
+    // Push clients: each follows the stream from now on and counts its rows.
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.push_clients.max(1));
+    let mut push_tasks = Vec::new();
+    for i in 0..args.push_clients {
+        let (addr, stop, delivered, errors, ready) =
+            (addr.clone(), stop_push.clone(), delivered.clone(), push_errors.clone(), ready_tx.clone());
+        let sql = format!("SELECT * FROM {stream} EMIT CHANGES;");
+        push_tasks.push(tokio::spawn(async move {
+            let outcome: Result<()> = async {
+                let mut sender = connect(&addr).await?;
+                let body = json!({"sql": sql, "properties": {"auto.offset.reset": "latest"}}).to_string();
+                let response = sender
+                    .send_request(post(&addr, "/query-stream", body))
+                    .await
+                    .map_err(|e| Error::external(format!("push query failed: {e}")))?;
+                if !response.status().is_success() {
+                    return Err(Error::external(format!("push query answered {}", response.status())));
+                }
+                let mut body = response.into_body();
+                let mut header_seen = false;
+                while !stop.load(Ordering::Relaxed) {
+                    let frame = tokio::time::timeout(Duration::from_millis(200), body.frame()).await;
+                    let Ok(frame) = frame else { continue };
+                    let Some(frame) = frame else { break };
+                    let frame = frame.map_err(|e| Error::external(format!("push stream broke: {e}")))?;
+                    let Ok(data) = frame.into_data() else { continue };
+                    let mut lines = memchr::memchr_iter(b'\n', &data).count() as u64;
+                    if !header_seen && lines > 0 {
+                        header_seen = true;
+                        lines -= 1;
+                        let _ = ready.send(()).await;
+                    }
+                    delivered[i].fetch_add(lines, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            .await;
+            if let Err(e) = outcome {
+                tracing::warn!(error = %e, "push client failed");
+                errors.fetch_add(1, Ordering::Relaxed);
+                let _ = ready.send(()).await;
+            }
+        }));
+    }
+    drop(ready_tx);
+    for _ in 0..args.push_clients {
+        if tokio::time::timeout(Duration::from_secs(30), ready_rx.recv()).await.is_err() {
+            return Err(Error::external("push clients did not all start within 30 s"));
+        }
+    }
+
+    // The inserter: `insert_rate` rows a second, in ten batches.
+    let inserted = Arc::new(AtomicU64::new(0));
+    let inserter = {
+        let (addr, stop, inserted) = (addr.clone(), stop.clone(), inserted.clone());
+        let per_tick = (args.insert_rate / 10).max(1);
+        let stream = stream.to_string();
+        let keys = args.keys.max(1);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            let mut n: u64 = 0;
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let mut body = json!({"target": stream}).to_string();
+                for _ in 0..per_tick {
+                    body.push('\n');
+                    body.push_str(&json!({"ID": format!("k{}", n as usize % keys), "V": 1}).to_string());
+                    n += 1;
+                }
+                let Ok(mut sender) = connect(&addr).await else { continue };
+                if let Ok(response) = sender.send_request(post(&addr, "/inserts-stream", body)).await
+                    && let Ok(acks) = response.into_body().collect().await
+                {
+                    let text = acks.to_bytes();
+                    let ok = text.split(|b| *b == b'\n').filter(|l| l.starts_with(b"{\"status\":\"ok\"")).count();
+                    inserted.fetch_add(ok as u64, Ordering::Relaxed);
+                }
+            }
+        })
+    };
+
+    // Pull workers.
+    let connections = args.pull_connections.max(1);
+    let per_worker = Duration::from_secs_f64(connections as f64 / args.pull_rate.max(1) as f64);
+    let pull_errors = Arc::new(AtomicU64::new(0));
+    let pulls_done = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    let started = Instant::now();
+    for w in 0..connections {
+        let (addr, stop, errors, done) = (addr.clone(), stop.clone(), pull_errors.clone(), pulls_done.clone());
+        let (table, keys) = (table.to_string(), args.keys.max(1));
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let Ok(mut sender) = connect(&addr).await else {
+                errors.fetch_add(1, Ordering::Relaxed);
+                return latencies;
+            };
+            let mut tick = tokio::time::interval(per_worker);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (w as u64 + 1);
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let key = seed as usize % keys;
+                let sql = format!("SELECT * FROM {table} WHERE id = 'k{key}';");
+                let body = json!({"sql": sql}).to_string();
+                let sent = Instant::now();
+                let ok = match sender.send_request(post(&addr, "/query-stream", body)).await {
+                    Ok(response) if response.status().is_success() => match response.into_body().collect().await {
+                        // The metadata line and the key's row.
+                        Ok(all) => memchr::memchr_iter(b'\n', &all.to_bytes()).count() == 2,
+                        Err(_) => false,
+                    },
+                    _ => false,
+                };
+                latencies.push(sent.elapsed().as_micros() as u64);
+                done.fetch_add(1, Ordering::Relaxed);
+                if !ok {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    match connect(&addr).await {
+                        Ok(fresh) => sender = fresh,
+                        Err(_) => break,
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+
+    let mut peak: Option<f64> = None;
+    for second in 1..=args.duration {
+        tokio::time::sleep_until((started + Duration::from_secs(second)).into()).await;
+        let memory = pid.and_then(memory);
+        if let Some((_, hwm)) = memory {
+            peak = Some(hwm);
+        }
+        let min = delivered.iter().map(|d| d.load(Ordering::Relaxed)).min().unwrap_or(0);
+        tracing::warn!(
+            "t={second}s pulls={} pull_errors={} inserted={} push_rows_min={min} server_rss_mb={}",
+            pulls_done.load(Ordering::Relaxed),
+            pull_errors.load(Ordering::Relaxed),
+            inserted.load(Ordering::Relaxed),
+            memory.map_or("n/a".to_string(), |(rss, _)| format!("{rss:.1}")),
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    // Pulls and inserts stop; push clients get the time to receive what was inserted.
+    stop.store(true, Ordering::Relaxed);
+    let _ = inserter.await;
+    let mut latencies = Vec::new();
+    for worker in workers {
+        if let Ok(mut l) = worker.await {
+            latencies.append(&mut l);
+        }
+    }
+    let total = inserted.load(Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && delivered.iter().any(|d| d.load(Ordering::Relaxed) < total) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop_push.store(true, Ordering::Relaxed);
+    for task in push_tasks {
+        let _ = tokio::time::timeout_at(deadline.into(), task).await;
+    }
+    let counts: Vec<u64> = delivered.iter().map(|d| d.load(Ordering::Relaxed)).collect();
+    let min_delivered = counts.iter().copied().min().unwrap_or(0);
+    let missing = counts.iter().map(|&c| total.saturating_sub(c)).sum();
+    latencies.sort_unstable();
+    let memory = pid.and_then(memory);
+    Ok(Report {
+        pulls: latencies.len(),
+        seconds,
+        latencies_us: latencies,
+        pull_errors: pull_errors.load(Ordering::Relaxed),
+        push_clients: args.push_clients,
+        push_errors: push_errors.load(Ordering::Relaxed),
+        inserted: total,
+        min_delivered,
+        missing,
+        rss_mb: memory.map(|(rss, _)| rss),
+        peak_rss_mb: memory.map(|(_, hwm)| hwm).or(peak),
+    })
+}
