@@ -21,6 +21,17 @@ struct Cli {
     /// Where the embedded log keeps its data.
     #[arg(long, global = true, default_value = "./rivulet-data")]
     data_dir: PathBuf,
+    /// The REPL runs its statements on this server (`http://host:port` or `https://...`)
+    /// instead of an embedded engine.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// With --server: PEM certificates to trust (a server with a self-signed certificate).
+    #[arg(long, value_name = "FILE", requires = "server")]
+    ca_cert: Option<PathBuf>,
+    /// With --server: the user for HTTP basic authentication; the password comes from
+    /// RIVULET_PASSWORD or is asked for.
+    #[arg(long, value_name = "NAME", requires = "server")]
+    user: Option<String>,
     /// Without a subcommand: the interactive REPL.
     #[command(subcommand)]
     command: Option<Command>,
@@ -106,7 +117,10 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        None => repl::run(&cli.data_dir),
+        None => match cli.server {
+            Some(url) => repl::run_remote(&repl::Target { url, ca_cert: cli.ca_cert, user: cli.user }),
+            None => repl::run(&cli.data_dir),
+        },
         Some(Command::Run { file, until_idle }) => run_script(&cli.data_dir, &file, until_idle),
         Some(Command::Test { paths, filter, ratchet, update_ratchet, summary_by_file, verbose, timeout }) => {
             let options = rivulet::testing::RunOptions {

@@ -7,7 +7,6 @@
 //! push query is cancelled from the client side. One client is for one thread: it must not be
 //! used from inside another tokio runtime.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -26,7 +25,10 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
+use crate::engine::Session;
 use crate::error::{Error, Result};
+
+pub mod entities;
 
 /// An error answer from the server: its status and its ksqlDB error body.
 #[derive(Debug, Clone)]
@@ -123,9 +125,10 @@ impl Client {
         format!("{}://{}:{}", if self.tls.is_some() { "https" } else { "http" }, self.host, self.port)
     }
 
-    /// `POST /ksql`: the entities of the statements.
-    pub fn ksql(&self, sql: &str, properties: &BTreeMap<String, String>) -> ClientResult<Vec<Value>> {
-        let body = json!({"ksql": sql, "streamsProperties": properties});
+    /// `POST /ksql`: the entities of the statements, run with the session's properties
+    /// (`streamsProperties`) and variables (`sessionVariables`).
+    pub fn ksql(&self, sql: &str, session: &Session) -> ClientResult<Vec<Value>> {
+        let body = json!({"ksql": sql, "streamsProperties": session.properties, "sessionVariables": session.variables});
         let value = self.call_json(Method::POST, "/ksql", Some(body), "application/vnd.ksql.v1+json")?;
         match value {
             Value::Array(entities) => Ok(entities),
@@ -134,16 +137,16 @@ impl Client {
     }
 
     /// `POST /query-stream` (delimited): the metadata line now, rows as the caller reads them.
-    pub fn query_stream(&self, sql: &str, properties: &BTreeMap<String, String>) -> ClientResult<LineStream<'_>> {
-        let body = json!({"sql": sql, "properties": properties});
+    pub fn query_stream(&self, sql: &str, session: &Session) -> ClientResult<LineStream<'_>> {
+        let body = json!({"sql": sql, "properties": session.properties, "sessionVariables": session.variables});
         let response =
             self.send(Method::POST, "/query-stream", Some(body), "application/vnd.ksqlapi.delimited.v1", &[])?;
         Ok(LineStream { client: self, body: Some(response.into_body()), pending: Vec::new(), header: None })
     }
 
     /// `POST /query` (v1): the raw chunked body as lines, for callers that parse `StreamedRow`s.
-    pub fn query_v1(&self, sql: &str, properties: &BTreeMap<String, String>) -> ClientResult<LineStream<'_>> {
-        let body = json!({"ksql": sql, "streamsProperties": properties});
+    pub fn query_v1(&self, sql: &str, session: &Session) -> ClientResult<LineStream<'_>> {
+        let body = json!({"ksql": sql, "streamsProperties": session.properties, "sessionVariables": session.variables});
         let response = self.send(Method::POST, "/query", Some(body), "application/vnd.ksql.v1+json", &[])?;
         Ok(LineStream { client: self, body: Some(response.into_body()), pending: Vec::new(), header: None })
     }

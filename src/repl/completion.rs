@@ -183,14 +183,11 @@ pub struct Vocabulary {
 impl Vocabulary {
     /// Reads the catalog, functions, properties and topics of `engine`.
     pub fn of(engine: &Engine) -> Vocabulary {
-        let mut vocabulary = Vocabulary::default();
-        vocabulary.words.extend(KEYWORDS.iter().map(|k| k.to_string()));
-        vocabulary.words.extend(rivulet::functions::list_functions().into_iter().map(|f| f.name));
+        let mut vocabulary = Vocabulary::base();
         for source in engine.catalog().sources() {
             vocabulary.names.insert(source.name.clone());
             vocabulary.names.extend(source.columns.iter().map(|c| c.name.clone()));
         }
-        vocabulary.properties.extend(PROPERTIES.iter().map(|p| p.to_string()));
         // SHOW PROPERTIES reads the session's properties; failing to read them only costs
         // completions.
         if let Ok(results) = engine.execute("SHOW PROPERTIES;") {
@@ -204,6 +201,31 @@ impl Vocabulary {
             vocabulary.topics.extend(topics.into_iter().map(|t| t.name).filter(|t| !t.starts_with('_')));
         }
         vocabulary
+    }
+
+    /// What needs no engine: keywords, function names (a server has the same library) and
+    /// the well-known properties.
+    pub fn base() -> Vocabulary {
+        let mut vocabulary = Vocabulary::default();
+        vocabulary.words.extend(KEYWORDS.iter().map(|k| k.to_string()));
+        vocabulary.words.extend(rivulet::functions::list_functions().into_iter().map(|f| f.name));
+        vocabulary.properties.extend(PROPERTIES.iter().map(|p| p.to_string()));
+        vocabulary
+    }
+
+    /// Adds stream, table and column names (what a server's SHOW and DESCRIBE listed).
+    pub fn add_names(&mut self, names: impl IntoIterator<Item = String>) {
+        self.names.extend(names);
+    }
+
+    /// Adds property names.
+    pub fn add_properties(&mut self, names: impl IntoIterator<Item = String>) {
+        self.properties.extend(names);
+    }
+
+    /// Adds topic names (internal ones, starting with `_`, are left out).
+    pub fn add_topics(&mut self, names: impl IntoIterator<Item = String>) {
+        self.topics.extend(names.into_iter().filter(|t| !t.starts_with('_')));
     }
 
     /// Candidates for the word before `pos` in `line`: where it starts and the replacements.

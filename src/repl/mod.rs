@@ -1,5 +1,6 @@
-//! The interactive REPL (`rivulet` with no subcommand): an embedded engine behind a
-//! rustyline prompt, in the manner of ksqlDB's CLI.
+//! The interactive REPL (`rivulet` with no subcommand): an embedded engine — or, with
+//! `--server URL`, a server's REST API ([`remote`]) — behind a rustyline prompt, in the manner
+//! of ksqlDB's CLI.
 //!
 //! This module owns the read-eval-print loop: reading lines until the input is complete
 //! ([`input`]), running each statement through `Engine::execute` — except PRINT and
@@ -14,6 +15,7 @@
 mod completion;
 mod input;
 mod print;
+mod remote;
 mod render;
 mod table;
 
@@ -33,6 +35,8 @@ use rustyline::{CompletionType, Config, Editor};
 
 use completion::{ReplHelper, Vocabulary};
 use input::{Input, LocalCommand, StatementKind};
+use remote::Remote;
+pub use remote::Target;
 
 const PROMPT: &str = "rivulet> ";
 /// As wide as the prompt, so that continued lines stay aligned.
@@ -57,26 +61,57 @@ pub fn run(data_dir: &Path) -> Result<()> {
         properties: BTreeMap::new(),
         background: true,
     })?;
+    let banner = vec![format!(
+        "Rivulet {} — streaming SQL in ksqlDB's dialect, embedded on {}",
+        env!("CARGO_PKG_VERSION"),
+        data_dir.display()
+    )];
+    let outcome = run_on(Backend::Local(&engine), &banner);
+    engine.shutdown();
+    outcome
+}
+
+/// Starts the REPL on the server `target` names (`--server URL`), after checking that it
+/// answers.
+pub fn run_remote(target: &Target) -> Result<()> {
+    let remote = Remote::connect(target)?;
+    let banner = remote.banner();
+    run_on(Backend::Remote(Box::new(remote)), &banner)
+}
+
+fn run_on(backend: Backend<'_>, banner: &[String]) -> Result<()> {
     let interrupted = Arc::new(AtomicBool::new(false));
     let signal = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())
         .map_err(|e| Error::external(format!("cannot handle Ctrl-C: {e}")))?;
-    let outcome = Repl::new(&engine, interrupted).and_then(|mut repl| {
-        render::line(&format!(
-            "Rivulet {} — streaming SQL in ksqlDB's dialect, embedded on {}",
-            env!("CARGO_PKG_VERSION"),
-            data_dir.display()
-        ));
+    let outcome = Repl::new(backend, interrupted).and_then(|mut repl| {
+        render::lines(banner);
         render::line("Having trouble? Type 'help' (case-insensitive) for a rundown of how things work!");
         render::line("");
         repl.run_loop()
     });
     signal_hook::low_level::unregister(signal);
-    engine.shutdown();
     outcome
 }
 
+/// Where statements run.
+enum Backend<'e> {
+    /// The embedded engine.
+    Local(&'e Engine),
+    /// A server, over HTTP.
+    Remote(Box<Remote>),
+}
+
+impl Backend<'_> {
+    fn vocabulary(&self) -> Vocabulary {
+        match self {
+            Backend::Local(engine) => Vocabulary::of(engine),
+            Backend::Remote(remote) => remote.vocabulary(),
+        }
+    }
+}
+
 struct Repl<'e> {
-    engine: &'e Engine,
+    backend: Backend<'e>,
     editor: Editor<ReplHelper, FileHistory>,
     history: Option<PathBuf>,
     /// Set by SIGINT (Ctrl-C while a statement runs).
@@ -89,7 +124,7 @@ struct Repl<'e> {
 }
 
 impl<'e> Repl<'e> {
-    fn new(engine: &'e Engine, interrupted: Arc<AtomicBool>) -> Result<Self> {
+    fn new(backend: Backend<'e>, interrupted: Arc<AtomicBool>) -> Result<Self> {
         let config = Config::builder()
             .completion_type(CompletionType::List)
             .auto_add_history(false)
@@ -97,7 +132,7 @@ impl<'e> Repl<'e> {
             .map_err(|e| Error::internal(format!("history size: {e}")))?
             .build();
         let mut editor = Editor::with_config(config).map_err(|e| Error::external(format!("terminal: {e}")))?;
-        editor.set_helper(Some(ReplHelper { vocabulary: Vocabulary::of(engine) }));
+        editor.set_helper(Some(ReplHelper { vocabulary: backend.vocabulary() }));
         let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".rivulet_history"));
         if let Some(path) = &history
             && path.exists()
@@ -105,7 +140,15 @@ impl<'e> Repl<'e> {
         {
             tracing::warn!(path = %path.display(), error = %e, "cannot read the REPL history");
         }
-        Ok(Repl { engine, editor, history, interrupted, width: DEFAULT_WIDTH, script_depth: 0, generators: Vec::new() })
+        Ok(Repl {
+            backend,
+            editor,
+            history,
+            interrupted,
+            width: DEFAULT_WIDTH,
+            script_depth: 0,
+            generators: Vec::new(),
+        })
     }
 
     fn run_loop(&mut self) -> Result<()> {
@@ -169,8 +212,9 @@ impl<'e> Repl<'e> {
     }
 
     fn refresh_vocabulary(&mut self) {
+        let vocabulary = self.backend.vocabulary();
         if let Some(helper) = self.editor.helper_mut() {
-            helper.vocabulary = Vocabulary::of(self.engine);
+            helper.vocabulary = vocabulary;
         }
     }
 
@@ -199,6 +243,13 @@ impl<'e> Repl<'e> {
     /// `datagen ARGS` starts a generator on this engine's log (the log is locked by this
     /// process, so `rivulet datagen` cannot write to it meanwhile); `datagen stop` stops them.
     fn datagen(&mut self, words: &[String]) {
+        let Backend::Local(engine) = &self.backend else {
+            let message = "datagen writes to the embedded engine's log: run `rivulet datagen` where the server runs \
+                           (stop the server first: it holds its data directory)";
+            render::error(&Error::user(message), None);
+            return;
+        };
+        let engine = *engine;
         if words.first().is_some_and(|w| w.eq_ignore_ascii_case("stop")) {
             let n = self.generators.len();
             for generator in self.generators.drain(..) {
@@ -213,7 +264,7 @@ impl<'e> Repl<'e> {
         self.generators = running;
         let started = crate::datagen_cmd::parse_line(words)
             .map_err(|usage| Error::user(usage.trim().to_string()))
-            .and_then(|args| crate::datagen_cmd::spawn(&args, self.engine.backend()));
+            .and_then(|args| crate::datagen_cmd::spawn(&args, engine.backend()));
         match started {
             Ok(generator) => {
                 render::line(&format!("{} in the background ('datagen stop' stops it)", generator.description));
@@ -241,14 +292,35 @@ impl<'e> Repl<'e> {
     }
 
     fn run_statement(&mut self, text: &str) -> Flow {
+        let engine = match &mut self.backend {
+            Backend::Local(engine) => *engine,
+            Backend::Remote(remote) => {
+                return match input::statement_kind(text) {
+                    StatementKind::Help => {
+                        render::line(render::HELP);
+                        Flow::Continue
+                    }
+                    StatementKind::RunScript => match script_path(text) {
+                        Ok(path) => remote.run_script(&path, self.width),
+                        Err(e) => {
+                            render::error(&e, Some(text));
+                            Flow::Stop
+                        }
+                    },
+                    StatementKind::Print | StatementKind::Engine => {
+                        remote.run_statement(text, self.width, &self.interrupted)
+                    }
+                };
+            }
+        };
         let outcome = match input::statement_kind(text) {
             StatementKind::Help => {
                 render::line(render::HELP);
                 Ok(Flow::Continue)
             }
-            StatementKind::Print => self.print(text),
+            StatementKind::Print => self.print(engine, text),
             StatementKind::RunScript => self.run_script(text),
-            StatementKind::Engine => self.engine.execute(text).map(|results| {
+            StatementKind::Engine => engine.execute(text).map(|results| {
                 for result in results {
                     match result {
                         StatementResult::Push(push) => {
@@ -272,7 +344,8 @@ impl<'e> Repl<'e> {
     fn stream(&self, push: &PushQuery) -> Flow {
         self.interrupted.store(false, Ordering::Release);
         render::line("Press CTRL-C to interrupt");
-        let widths = render::push_header(&push.columns, self.width);
+        let names: Vec<String> = push.columns.iter().map(|c| c.name.clone()).collect();
+        let widths = render::push_header(&names, self.width);
         loop {
             if self.interrupted.swap(false, Ordering::AcqRel) {
                 push.canceller().store(true, Ordering::Release);
@@ -301,7 +374,7 @@ impl<'e> Repl<'e> {
         }
     }
 
-    fn print(&self, text: &str) -> Result<Flow> {
+    fn print(&self, engine: &Engine, text: &str) -> Result<Flow> {
         let parsed = rivulet::sql::parse(text)?;
         let Some(Statement::Print { topic, from_beginning, interval, limit }) =
             parsed.into_iter().next().map(|p| p.statement)
@@ -313,7 +386,7 @@ impl<'e> Repl<'e> {
         if request.limit.is_none() {
             render::line("Press CTRL-C to interrupt");
         }
-        print::print_topic(&self.engine.backend(), &request, &self.interrupted, &mut |line| render::line(&line))?;
+        print::print_topic(&engine.backend(), &request, &self.interrupted, &mut |line| render::line(&line))?;
         let stopped = self.interrupted.swap(false, Ordering::AcqRel);
         render::line("Topic printing ceased");
         Ok(if stopped { Flow::Stop } else { Flow::Continue })
@@ -322,10 +395,7 @@ impl<'e> Repl<'e> {
     /// RUN SCRIPT: the file's statements run as if typed, push queries included (they
     /// stream until their LIMIT or Ctrl-C, which also stops the script).
     fn run_script(&mut self, text: &str) -> Result<Flow> {
-        let parsed = rivulet::sql::parse(text)?;
-        let Some(Statement::RunScript { path }) = parsed.into_iter().next().map(|p| p.statement) else {
-            return Err(Error::user("expected RUN SCRIPT 'file.sql'"));
-        };
+        let path = script_path(text)?;
         if self.script_depth >= MAX_SCRIPT_DEPTH {
             return Err(Error::user(format!("RUN SCRIPT '{path}': scripts nest deeper than {MAX_SCRIPT_DEPTH}")));
         }
@@ -335,5 +405,14 @@ impl<'e> Repl<'e> {
         let flow = self.run_text(&script);
         self.script_depth -= 1;
         Ok(flow)
+    }
+}
+
+/// The file of a `RUN SCRIPT 'file.sql'` statement.
+fn script_path(text: &str) -> Result<String> {
+    let parsed = rivulet::sql::parse(text)?;
+    match parsed.into_iter().next().map(|p| p.statement) {
+        Some(Statement::RunScript { path }) => Ok(path),
+        _ => Err(Error::user("expected RUN SCRIPT 'file.sql'")),
     }
 }

@@ -7,7 +7,7 @@
 #![allow(clippy::print_stdout)]
 
 use rivulet::engine::StatementResult;
-use rivulet::engine::result::{ResultColumn, Row, SourceDescription};
+use rivulet::engine::result::{Row, SourceDescription};
 
 use super::table::{self, Style};
 
@@ -152,11 +152,11 @@ pub fn cell(v: &serde_json::Value) -> String {
     }
 }
 
-/// Prints a push query's header and returns the column widths its rows use.
-pub fn push_header(columns: &[ResultColumn], width: usize) -> Vec<usize> {
-    let header: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-    let widths = table::even_widths(header.len(), width, Style::Rows);
-    lines(&table::header_lines(&header, &widths));
+/// Prints a push query's header (its column names) and returns the column widths its rows
+/// use.
+pub fn push_header(names: &[String], width: usize) -> Vec<usize> {
+    let widths = table::even_widths(names.len(), width, Style::Rows);
+    lines(&table::header_lines(names, &widths));
     widths
 }
 

@@ -79,7 +79,7 @@ async fn run(state: Arc<AppState>, body: Body, tx: mpsc::Sender<Bytes>) {
             };
             let Some(name) = &target else {
                 match object.get("target").and_then(Value::as_str) {
-                    Some(name) => target = Some(name.to_string()),
+                    Some(name) => target = Some(identifier_text(name)),
                     None => {
                         let message =
                             "The first line of an inserts stream must be {\"target\": \"<stream>\"}".to_string();
@@ -109,5 +109,28 @@ async fn run(state: Arc<AppState>, body: Body, tx: mpsc::Sender<Bytes>) {
             let _ = tx.send(error(seq, code::PAYLOAD_TOO_LARGE, format!("A line longer than {limit} bytes"))).await;
             return;
         }
+    }
+}
+
+/// The source a `target` names. ksqlDB reads it as an identifier
+/// (`Identifiers.getIdentifierText`): upper-cased unless quoted in backticks, so that
+/// `{"target": "orders"}` inserts into the stream created as `orders` (that is, `ORDERS`).
+fn identifier_text(target: &str) -> String {
+    let trimmed = target.trim();
+    match trimmed.strip_prefix('`').and_then(|t| t.strip_suffix('`')) {
+        Some(quoted) => quoted.replace("``", "`"),
+        None => trimmed.to_uppercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identifier_text;
+
+    #[test]
+    fn an_inserts_target_is_an_identifier() {
+        assert_eq!(identifier_text("orders"), "ORDERS");
+        assert_eq!(identifier_text("`orders`"), "orders");
+        assert_eq!(identifier_text("`we``ird`"), "we`ird");
     }
 }

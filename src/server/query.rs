@@ -263,18 +263,17 @@ fn pull_response(
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let id = format!("query_{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let mut writer = Writer::new(format);
-    let mut body = Vec::with_capacity(64 + rows.len() * 32);
-    body.extend_from_slice(&writer.open(&id, columns, true));
-    for row in rows {
-        body.extend_from_slice(&writer.row(row));
-    }
+    // One chunk per message, as ksqlDB writes them: clients such as ksql-python read each
+    // chunk of a delimited answer as one line, and fail on a body that arrives in one piece.
+    let mut chunks = Vec::with_capacity(rows.len() + 3);
+    chunks.push(writer.open(&id, columns, true));
+    chunks.extend(rows.iter().map(|row| writer.row(row)));
     if stream && let Some(done) = writer.final_message("Query Completed") {
-        body.extend_from_slice(&done);
+        chunks.push(done);
     }
-    if let Some(close) = writer.close() {
-        body.extend_from_slice(&close);
-    }
-    with_content_type(Response::new(Body::from(body)), content_type)
+    chunks.extend(writer.close());
+    let body = Body::from_stream(futures_util::stream::iter(chunks.into_iter().map(Ok::<_, Infallible>)));
+    with_content_type(Response::new(body), content_type)
 }
 
 fn with_content_type(mut response: Response, content_type: &'static str) -> Response {
