@@ -80,7 +80,10 @@ pub fn run(args: &LoadArgs) -> Result<()> {
     let suffix = std::process::id();
     let stream = format!("LOAD_EVENTS_{suffix}");
     let table = format!("LOAD_COUNTS_{suffix}");
-    let earliest = BTreeMap::from([("auto.offset.reset".to_string(), "earliest".to_string())]);
+    let earliest = rivulet::engine::Session {
+        properties: BTreeMap::from([("auto.offset.reset".to_string(), "earliest".to_string())]),
+        variables: BTreeMap::new(),
+    };
     client
         .ksql(
             &format!(
@@ -98,7 +101,9 @@ pub fn run(args: &LoadArgs) -> Result<()> {
     let last = format!("SELECT * FROM {table} WHERE id = 'k{}';", args.keys.saturating_sub(1));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let mut answer = client.query_stream(&last, &BTreeMap::new()).map_err(|e| Error::external(e.to_string()))?;
+        let mut answer = client
+            .query_stream(&last, &rivulet::engine::Session::default())
+            .map_err(|e| Error::external(e.to_string()))?;
         let _ = answer.header();
         if answer.next_line().map_err(|e| Error::external(e.to_string()))?.is_some() {
             break;
@@ -340,7 +345,10 @@ async fn load(args: &LoadArgs, url: &str, stream: &str, table: &str, pid: Option
                 errors.fetch_add(1, Ordering::Relaxed);
                 return latencies;
             };
-            let mut tick = tokio::time::interval(per_worker);
+            // Workers start spread over one period, so that their requests interleave rather
+            // than arrive in bursts of `connections` at once.
+            let offset = per_worker.mul_f64(w as f64 / connections as f64);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, per_worker);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (w as u64 + 1);
             while !stop.load(Ordering::Relaxed) {

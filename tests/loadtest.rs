@@ -15,9 +15,10 @@ fn a_short_load_run_loses_no_rows_and_fails_no_pull_query() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
-    let report: HashMap<&str, &str> =
-        stdout.split_whitespace().filter_map(|field| field.split_once('=')).collect();
-    let number = |name: &str| -> f64 { report.get(name).unwrap_or_else(|| panic!("no {name} in {stdout}")).trim_end_matches("/s").parse().unwrap() };
+    let report: HashMap<&str, &str> = stdout.split_whitespace().filter_map(|field| field.split_once('=')).collect();
+    let number = |name: &str| -> f64 {
+        report.get(name).unwrap_or_else(|| panic!("no {name} in {stdout}")).trim_end_matches("/s").parse().unwrap()
+    };
     assert!(number("pull_queries") >= 50.0, "{stdout}");
     assert_eq!(number("pull_errors"), 0.0, "{stdout}");
     assert_eq!(number("push_clients"), 10.0);

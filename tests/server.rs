@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rivulet::client::{Client, ClientError, Method};
-use rivulet::engine::{Engine, EngineConfig};
+use rivulet::engine::{Engine, EngineConfig, Session};
 use rivulet::server::{ServerConfig, ServerHandle};
 use serde_json::{Value, json};
 
@@ -54,8 +54,15 @@ impl Drop for TestServer {
     }
 }
 
-fn earliest() -> BTreeMap<String, String> {
-    BTreeMap::from([("auto.offset.reset".to_string(), "earliest".to_string())])
+fn earliest() -> Session {
+    session("earliest")
+}
+
+fn session(offset_reset: &str) -> Session {
+    Session {
+        properties: BTreeMap::from([("auto.offset.reset".to_string(), offset_reset.to_string())]),
+        variables: BTreeMap::new(),
+    }
 }
 
 fn server_error(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, Value) {
@@ -103,7 +110,7 @@ fn ksql_statements_answer_entities_and_errors_have_ksqldb_bodies() {
     let (status, body) = server_error(client.ksql(
         "CREATE STREAM ok1 (a INT) WITH (KAFKA_TOPIC='ok1', VALUE_FORMAT='JSON', PARTITIONS=1);
          CREATE STREAM bad (a INT) WITH (KAFKA_TOPIC='bad');",
-        &BTreeMap::new(),
+        &Session::default(),
     ));
     assert_eq!(status, 400);
     assert_eq!(body["@type"], "statement_error");
@@ -113,12 +120,12 @@ fn ksql_statements_answer_entities_and_errors_have_ksqldb_bodies() {
     assert_eq!(body["entities"].as_array().unwrap().len(), 1);
 
     // A syntax error names its position.
-    let (status, body) = server_error(client.ksql("CREATE STREM x;", &BTreeMap::new()));
+    let (status, body) = server_error(client.ksql("CREATE STREM x;", &Session::default()));
     assert_eq!((status, body["error_code"].as_u64()), (400, Some(40001)));
     assert!(body["message"].as_str().unwrap().contains("line 1:"), "{body}");
 
     // Queries belong on /query.
-    let (status, body) = server_error(client.ksql("SELECT * FROM s EMIT CHANGES;", &BTreeMap::new()));
+    let (status, body) = server_error(client.ksql("SELECT * FROM s EMIT CHANGES;", &Session::default()));
     assert_eq!((status, body["error_code"].as_u64()), (400, Some(40002)));
 
     // Malformed JSON, an unknown endpoint, a body over the limit.
@@ -164,7 +171,7 @@ fn pull_and_push_queries_stream_in_ksqldb_formats_to_many_subscribers() {
         )
         .unwrap();
     eventually("the table to catch up", || {
-        let mut stream = client.query_v1("SELECT * FROM t WHERE k = 'a';", &BTreeMap::new()).unwrap();
+        let mut stream = client.query_v1("SELECT * FROM t WHERE k = 'a';", &Session::default()).unwrap();
         let mut objects = Vec::new();
         while let Some(object) = stream.next_array_element(None).unwrap() {
             objects.push(object);
@@ -174,7 +181,7 @@ fn pull_and_push_queries_stream_in_ksqldb_formats_to_many_subscribers() {
     });
 
     // Delimited pull: metadata line, then one array per row.
-    let mut stream = client.query_stream("SELECT * FROM t;", &BTreeMap::new()).unwrap();
+    let mut stream = client.query_stream("SELECT * FROM t;", &Session::default()).unwrap();
     let header = stream.header().unwrap();
     assert_eq!(header["columnNames"], json!(["K", "TOTAL"]));
     assert_eq!(header["columnTypes"], json!(["STRING", "INTEGER"]));
@@ -197,7 +204,7 @@ fn pull_and_push_queries_stream_in_ksqldb_formats_to_many_subscribers() {
 
     // Twenty subscribers from the latest offset, then five inserts: each sees all five.
     let url = server.url();
-    let latest = BTreeMap::from([("auto.offset.reset".to_string(), "latest".to_string())]);
+    let latest = session("latest");
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let subscribers: Vec<_> = (0..20)
         .map(|_| {
@@ -303,12 +310,13 @@ fn basic_authentication_guards_every_endpoint_but_health_probes() {
     let server = TestServer::start(ServerConfig { auth_file: Some(users), ..ServerConfig::default() });
     let (status, body) = server_error(server.client().get("/info"));
     assert_eq!((status, body["error_code"].as_u64()), (401, Some(40100)));
-    let (status, _) = server_error(server.client().basic_auth("ada", "wrong").ksql("SHOW STREAMS;", &BTreeMap::new()));
+    let (status, _) =
+        server_error(server.client().basic_auth("ada", "wrong").ksql("SHOW STREAMS;", &Session::default()));
     assert_eq!(status, 401);
     let info = server.client().basic_auth("ada", "s3cret").get("/info").unwrap();
     assert_eq!(info["KsqlServerInfo"]["serverStatus"], "RUNNING");
     let with_url = Client::new(&server.url().replace("http://", "http://ada:s3cret@")).unwrap();
-    assert!(with_url.ksql("SHOW STREAMS;", &BTreeMap::new()).is_ok());
+    assert!(with_url.ksql("SHOW STREAMS;", &Session::default()).is_ok());
     assert_eq!(server.client().get("/chc/live").unwrap(), json!({}));
 }
 
@@ -323,7 +331,7 @@ fn tls_serves_https_with_the_given_certificate() {
     let port = server.handle().local_addr().port();
     assert!(server.url().starts_with("https://"));
     let client = Client::with_ca(&format!("https://localhost:{port}"), &cert).unwrap();
-    let entities = client.ksql("SHOW STREAMS;", &BTreeMap::new()).unwrap();
+    let entities = client.ksql("SHOW STREAMS;", &Session::default()).unwrap();
     assert_eq!(entities[0]["@type"], "streams");
     // Without trusting the certificate, or in plain HTTP, nothing gets through.
     assert!(matches!(
@@ -380,7 +388,7 @@ fn shutdown_ends_running_push_queries_with_a_message() {
     let url = server.url();
     let reader = std::thread::spawn(move || {
         let client = Client::new(&url).unwrap();
-        let mut stream = client.query_v1("SELECT * FROM s EMIT CHANGES;", &BTreeMap::new()).unwrap();
+        let mut stream = client.query_v1("SELECT * FROM s EMIT CHANGES;", &Session::default()).unwrap();
         let mut objects = Vec::new();
         while let Ok(Some(object)) = stream.next_array_element(Some(Duration::from_secs(20))) {
             objects.push(object);

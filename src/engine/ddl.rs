@@ -191,6 +191,13 @@ pub(crate) fn insert_values(
         Some(names) => names.to_vec(),
         None => source.columns.iter().map(|c| c.name.clone()).collect(),
     };
+    if columns.is_some() && names.len() != values.len() {
+        return Err(Error::user(format!(
+            "Failed to prepare statement: Expected number columns and values to match: {}, {}",
+            names.len(),
+            values.len()
+        )));
+    }
     if names.len() != values.len() {
         return Err(Error::user(format!(
             "Expected a value for each column. Expected Columns: {:?}. Got {}",
@@ -209,7 +216,14 @@ pub(crate) fn insert_values(
     let mut rowtime: Option<i64> = None;
     let mut provided: Vec<(String, ArrayRef)> = Vec::new();
     for (name, expr) in names.iter().zip(values) {
-        let array = planner.physical(expr)?.evaluate(&one_row)?.into_array(1)?;
+        if name == crate::exec::source::ROWPARTITION || name == crate::exec::source::ROWOFFSET {
+            return Err(Error::user(format!("Inserting into column `{name}` is not allowed.")));
+        }
+        let array = planner
+            .physical(expr)
+            .map_err(|e| e.context("Failed to prepare statement"))?
+            .evaluate(&one_row)?
+            .into_array(1)?;
         if name == crate::exec::source::ROWTIME {
             let t = arrow::compute::cast(&array, &arrow::datatypes::DataType::Int64)?;
             rowtime = arrow::array::AsArray::as_primitive_opt::<arrow::datatypes::Int64Type>(&t).map(|a| a.value(0));

@@ -151,6 +151,13 @@ pub fn plan_aggregate(query: &Query, catalog: &Catalog, sink: Option<&str>) -> R
                 not_grouped.join(", ")
             )));
         }
+        if transient {
+            // A push query may aggregate a whole stream: one group, under a constant key that
+            // its result does not show.
+            let mut whole = query.clone();
+            whole.group_by = vec![crate::sql::ast::Expr::Literal(crate::sql::ast::Literal::Int(1))];
+            return plan_aggregate(&whole, catalog, sink);
+        }
         return Err(Error::user(format!(
             "CREATE TABLE AS SELECT statement does not support aggregate function [{call}] without a GROUP BY clause."
         )));

@@ -28,7 +28,7 @@ use crate::sql::types::SqlType;
 pub struct ExprPlanner<'a> {
     schema: SchemaRef,
     df_schema: DFSchema,
-    state: SessionState,
+    state: Arc<SessionState>,
     catalog: &'a Catalog,
     /// Names a column reference may be qualified with (the source name and its alias).
     qualifiers: Vec<String>,
@@ -37,18 +37,19 @@ pub struct ExprPlanner<'a> {
     strict_arithmetic: bool,
 }
 
+/// The DataFusion session every planner compiles with. Building one registers every built-in
+/// function and rule (a large share of a pull query's cost when done per query), and nothing
+/// here changes it afterwards, so one is built once and shared.
+fn shared_state() -> Arc<SessionState> {
+    static STATE: std::sync::OnceLock<Arc<SessionState>> = std::sync::OnceLock::new();
+    STATE.get_or_init(|| Arc::new(SessionContext::new().state())).clone()
+}
+
 impl<'a> ExprPlanner<'a> {
     /// A planner over `schema`; `qualifiers` are the names `src.col` may use.
     pub fn new(schema: SchemaRef, catalog: &'a Catalog, qualifiers: Vec<String>) -> Result<Self> {
         let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
-        Ok(Self {
-            schema,
-            df_schema,
-            state: SessionContext::new().state(),
-            catalog,
-            qualifiers,
-            strict_arithmetic: false,
-        })
+        Ok(Self { schema, df_schema, state: shared_state(), catalog, qualifiers, strict_arithmetic: false })
     }
 
     /// The input schema.
@@ -110,6 +111,18 @@ impl<'a> ExprPlanner<'a> {
                 }
                 let mut l = self.logical(left)?;
                 let mut r = self.logical(right)?;
+                // An untyped NULL has no arithmetic: ksqlDB refuses `1 + NULL` when planning.
+                if is_arithmetic(*op) && (is_null(left) || is_null(right)) {
+                    let side = |e: &ast::Expr, x: &Expr| -> Result<String> {
+                        Ok(if is_null(e) { "null".into() } else { type_text(&x.get_type(&self.df_schema)?) })
+                    };
+                    return Err(Error::user(format!(
+                        "Error processing expression: {}. Arithmetic on types {} and {} are not supported.",
+                        expr_text(expr),
+                        side(left, &l)?,
+                        side(right, &r)?
+                    )));
+                }
                 if self.strict_arithmetic && is_arithmetic(*op) {
                     l = call(functions::lambda::strict_operand_udf(), vec![l]);
                     r = call(functions::lambda::strict_operand_udf(), vec![r]);
@@ -627,6 +640,11 @@ pub fn expr_text(e: &ast::Expr) -> String {
         A::Binary { op, left, right } => format!("({} {} {})", expr_text(left), op_symbol(*op), expr_text(right)),
         A::Dereference { expr, field } => format!("{}->{field}", expr_text(expr)),
         A::Star => "*".into(),
+        A::Array(items) => format!("ARRAY[{}]", items.iter().map(expr_text).collect::<Vec<_>>().join(", ")),
+        A::Map(entries) => format!(
+            "MAP({})",
+            entries.iter().map(|(k, v)| format!("{}:={}", expr_text(k), expr_text(v))).collect::<Vec<_>>().join(", ")
+        ),
         other => format!("{other:?}"),
     }
 }

@@ -51,7 +51,7 @@ pub fn execute(case: &TestCase, spec: &RestSpec) -> Result<(), String> {
 
 fn run(case: &TestCase, spec: &RestSpec, engine: &Engine, server: &ServerHandle) -> Result<(), String> {
     let client = Client::new(&server.url()).map_err(|e| format!("cannot make a client: {e}"))?;
-    let properties: BTreeMap<String, String> = case.properties.clone();
+    let properties = crate::engine::Session { properties: case.properties.clone(), variables: BTreeMap::new() };
     let is_query = |s: &str| s.trim_start().get(..7).is_some_and(|w| w.eq_ignore_ascii_case("SELECT "));
     let split = case.statements.iter().position(|s| is_query(s)).unwrap_or(case.statements.len());
     let (admin, queries) = case.statements.split_at(split);
