@@ -403,3 +403,34 @@ fn shutdown_ends_running_push_queries_with_a_message() {
     let last = objects.last().unwrap();
     assert_eq!(last["errorMessage"]["error_code"], 50303, "{objects:?}");
 }
+
+#[test]
+fn print_streams_a_topics_records_as_ksqldb_prints_them() {
+    let server = TestServer::start(ServerConfig::default());
+    let client = server.client();
+    client
+        .ksql(
+            "CREATE STREAM s (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='s_topic', VALUE_FORMAT='JSON', PARTITIONS=1);
+             INSERT INTO s (ROWTIME, k, v) VALUES (0, 'a', 1);
+             INSERT INTO s (ROWTIME, k, v) VALUES (1000, 'b', 2);",
+            &Session::default(),
+        )
+        .unwrap();
+    let mut stream = client.query_stream("PRINT 's_topic' FROM BEGINNING LIMIT 2;", &Session::default()).unwrap();
+    let mut lines = Vec::new();
+    while let Some(line) = stream.next_line_timeout(Duration::from_secs(10)).unwrap() {
+        lines.push(line);
+    }
+    assert_eq!(
+        lines,
+        vec![
+            "Key format: KAFKA_STRING",
+            "Value format: JSON or KAFKA_STRING",
+            r#"rowtime: 1970/01/01 00:00:00.000 Z, key: a, value: {"V":1}, partition: 0"#,
+            r#"rowtime: 1970/01/01 00:00:01.000 Z, key: b, value: {"V":2}, partition: 0"#,
+        ]
+    );
+    let (status, body) = server_error(client.query_stream("PRINT 'nope';", &Session::default()).map(|_| ()));
+    assert_eq!((status, body["error_code"].as_u64()), (400, Some(40001)));
+    assert!(body["message"].as_str().unwrap().contains("nope"), "{body}");
+}

@@ -14,7 +14,7 @@
 
 mod completion;
 mod input;
-mod print;
+use rivulet::topic::print;
 mod remote;
 mod render;
 mod table;

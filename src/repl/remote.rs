@@ -208,6 +208,9 @@ impl Remote {
                 return Flow::Stop;
             }
         };
+        if first_word(text).as_deref() == Some("PRINT") {
+            return print_lines(lines, interrupted);
+        }
         let header = match lines.header() {
             Ok(header) => header,
             Err(e) => {
@@ -380,6 +383,37 @@ impl rustyline::hint::Hinter for Masked {
 impl rustyline::validate::Validator for Masked {}
 
 impl rustyline::Helper for Masked {}
+
+/// The first word of a statement, upper-cased.
+fn first_word(text: &str) -> Option<String> {
+    text.split_whitespace().next().map(str::to_ascii_uppercase)
+}
+
+/// PRINT over HTTP: the server sends ksqlDB's lines; they are shown as they come until the
+/// server ends (LIMIT) or Ctrl-C closes the connection.
+fn print_lines(mut lines: rivulet::client::LineStream<'_>, interrupted: &AtomicBool) -> Flow {
+    interrupted.store(false, Ordering::Release);
+    let mut flow = Flow::Continue;
+    loop {
+        if interrupted.swap(false, Ordering::AcqRel) {
+            flow = Flow::Stop;
+            break;
+        }
+        match lines.next_line_timeout(Duration::from_millis(100)) {
+            Ok(Some(line)) => render::line(&line),
+            Ok(None) if !lines.is_open() => break,
+            Ok(None) => {}
+            Err(e) => {
+                render::error(&rivulet::Error::external(e.to_string()), None);
+                flow = Flow::Stop;
+                break;
+            }
+        }
+    }
+    drop(lines);
+    render::line("Topic printing ceased");
+    flow
+}
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,7 @@ use super::{AppState, ConnectionKill};
 use crate::engine::Session;
 use crate::engine::result::{PushQuery, ResultColumn, Row, StatementResult};
 use crate::sql::ast::Statement;
+use crate::topic::print::{PrintRequest, print_topic};
 
 const V1_JSON: &str = "application/vnd.ksql.v1+json";
 const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
@@ -216,41 +217,98 @@ async fn run_query(
     kill: Option<ConnectionKill>,
 ) -> Result<Response, ApiError> {
     let engine = state.engine.clone();
-    let result = blocking(move || {
+    let prepared = blocking(move || {
         engine.with_session(&session, |engine| {
             let mut statements = engine.parse(&sql).map_err(|e| ApiError::statement(&e, &sql, Vec::new()))?;
             if statements.len() != 1 {
                 return Err(ApiError::bad_request(format!(
-                    "Expected exactly one statement, got {}: a query request carries one SELECT",
+                    "Expected exactly one statement, got {}: a query request carries one SELECT or PRINT",
                     statements.len()
                 )));
             }
             let statement = statements.remove(0);
-            if !matches!(statement.statement, Statement::Query(_)) {
-                let message = if matches!(statement.statement, Statement::Print { .. }) {
-                    "PRINT is not supported over HTTP yet; use SELECT … EMIT CHANGES on a stream over the topic"
-                } else {
-                    "The following statement types should be issued to the '/ksql' endpoint: statements other than SELECT"
-                };
-                return Err(ApiError {
+            match statement.statement {
+                Statement::Query(_) => engine
+                    .execute_statement(&statement)
+                    .map(Prepared::Result)
+                    .map_err(|e| ApiError::statement(&e, &statement.text, Vec::new())),
+                Statement::Print { topic, from_beginning, interval, limit } => {
+                    // A missing topic is the request's error, before any line is written.
+                    crate::topic::print::resolve_topic(&engine.backend(), &topic)
+                        .map_err(|e| ApiError::statement(&e, &statement.text, Vec::new()))?;
+                    Ok(Prepared::Print(PrintRequest { topic, from_beginning, interval, limit }))
+                }
+                _ => Err(ApiError {
                     status: StatusCode::BAD_REQUEST,
                     code: code::QUERY_ENDPOINT,
-                    message: message.into(),
+                    message: "The following statement types should be issued to the '/ksql' endpoint: statements other than SELECT and PRINT".into(),
                     statement: Some((statement.text.clone(), Vec::new())),
-                });
+                }),
             }
-            engine.execute_statement(&statement).map_err(|e| ApiError::statement(&e, &statement.text, Vec::new()))
         })
     })
     .await?;
     let content_type = format.content_type(accept_json);
-    match result {
-        StatementResult::Rows { columns, rows, stream } => {
+    match prepared {
+        Prepared::Result(StatementResult::Rows { columns, rows, stream }) => {
             Ok(pull_response(&columns, &rows, stream, format, content_type))
         }
-        StatementResult::Push(push) => Ok(push_response(state, push, format, content_type, kill)),
-        _ => Err(ApiError::internal(&"a SELECT returned neither rows nor a push query")),
+        Prepared::Result(StatementResult::Push(push)) => Ok(push_response(state, push, format, content_type, kill)),
+        Prepared::Result(_) => Err(ApiError::internal(&"a SELECT returned neither rows nor a push query")),
+        // ksqlDB prints only in the delimited format (and v1, which is text lines here too).
+        Prepared::Print(_) if format == Format::JsonArray => Err(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            code::NOT_ACCEPTABLE,
+            format!("PRINT answers only in {DELIMITED}"),
+        )),
+        Prepared::Print(request) => Ok(print_response(state, request, content_type)),
     }
+}
+
+/// What a query request turned into.
+enum Prepared {
+    Result(StatementResult),
+    Print(PrintRequest),
+}
+
+/// PRINT: the topic's records as ksqlDB prints them, one line each, until LIMIT, the client
+/// leaving, or shutdown. The reading runs on the blocking pool; a watcher stops it when the
+/// client is gone even while no record arrives.
+fn print_response(state: Arc<AppState>, request: PrintRequest, content_type: &'static str) -> Response {
+    let (tx, mut rx) = mpsc::channel::<Bytes>(state.config.client_buffer.max(2));
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (flag, weak, mut shutting_down) = (interrupted.clone(), tx.downgrade(), state.shutting_down.clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutting_down.changed() => break,
+            }
+            if weak.upgrade().is_none_or(|tx| tx.is_closed()) {
+                break;
+            }
+        }
+        flag.store(true, std::sync::atomic::Ordering::Release);
+    });
+    let backend = state.engine.backend();
+    tokio::task::spawn_blocking(move || {
+        let stop = interrupted.clone();
+        let mut emit = |line: String| {
+            if tx.blocking_send(Bytes::from(format!("{line}\n"))).is_err() {
+                stop.store(true, std::sync::atomic::Ordering::Release);
+            }
+        };
+        if let Err(e) = print_topic(&backend, &request, &interrupted, &mut emit) {
+            let message = match e.kind() {
+                crate::ErrorKind::User => e.to_string(),
+                _ => ApiError::internal(&e).message,
+            };
+            emit(json!({"@type": "generic_error", "error_code": code::BAD_STATEMENT, "message": message}).to_string());
+        }
+    });
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|chunk| chunk.map(Ok::<_, Infallible>)));
+    with_content_type(Response::new(Body::from_stream(stream)), content_type)
 }
 
 fn pull_response(

@@ -8,6 +8,7 @@ pub mod embedded;
 mod frame;
 mod partition;
 pub mod partitioner;
+pub mod print;
 mod segment;
 
 use std::sync::Arc;

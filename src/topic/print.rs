@@ -3,14 +3,14 @@
 //!
 //! ksqlDB's CLI prints the formats it guesses for keys and values once, then one line per
 //! record — `rowtime: 2022/03/18 15:53:22.989 Z, key: k, value: v, partition: 0` — and
-//! `Topic printing ceased` at the end. The engine has no PRINT, so the REPL reads the topic
-//! itself; it never decodes with a schema (PRINT is how one looks at a topic without one).
+//! `Topic printing ceased` at the end. The REPL and the HTTP server read the topic here,
+//! never decoding with a schema (PRINT is how one looks at a topic without one).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rivulet::topic::{Record, SharedBackend};
-use rivulet::{Error, Result};
+use crate::error::{Error, Result};
+use crate::topic::{Record, SharedBackend};
 
 /// What a PRINT statement asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub fn print_topic(
 
 /// The topic as named, or the one whose name differs only in case (an unquoted PRINT
 /// argument is upper-cased, while topics keep their case).
-fn resolve_topic(backend: &SharedBackend, name: &str) -> Result<String> {
+pub fn resolve_topic(backend: &SharedBackend, name: &str) -> Result<String> {
     if backend.describe_topic(name)?.is_some() {
         return Ok(name.to_string());
     }
@@ -182,11 +182,11 @@ mod tests {
 
     #[test]
     fn print_reads_from_the_beginning_up_to_the_limit() {
-        let backend: SharedBackend = std::sync::Arc::new(rivulet::topic::embedded::EmbeddedLog::in_memory());
-        let config = rivulet::topic::TopicConfig { partitions: 2, ..Default::default() };
+        let backend: SharedBackend = std::sync::Arc::new(crate::topic::embedded::EmbeddedLog::in_memory());
+        let config = crate::topic::TopicConfig { partitions: 2, ..Default::default() };
         backend.create_topic("Clicks", &config).unwrap();
         let records = (0..5)
-            .map(|i| rivulet::topic::ProducerRecord {
+            .map(|i| crate::topic::ProducerRecord {
                 key: Some(format!("k{i}").into_bytes()),
                 value: Some(format!("v{i}").into_bytes()),
                 timestamp: i,
