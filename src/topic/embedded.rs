@@ -394,7 +394,16 @@ impl TopicBackend for EmbeddedLog {
         let topics: Vec<Arc<Topic>> = self.topics.read().values().cloned().collect();
         for topic in topics {
             for partition in &topic.partitions {
-                partition.lock().flush()?;
+                // The fsync itself runs without the partition's lock: readers and writers of
+                // the partition (a pull query's table, a push query's stream) do not wait
+                // for the disk.
+                let handles = partition.lock().begin_flush()?;
+                for (file, path) in handles {
+                    if let Err(e) = file.sync_data() {
+                        partition.lock().sync_failed(&path);
+                        return Err(Error::external(format!("cannot sync '{}': {e}", path.display())));
+                    }
+                }
             }
         }
         Ok(())

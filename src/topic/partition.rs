@@ -276,13 +276,19 @@ impl Partition {
 
     /// Makes every appended record durable: writes buffers, fsyncs segments, saves the index
     /// of closed segments and fsyncs the directory if files came or went.
-    pub(crate) fn flush(&mut self) -> Result<()> {
+    /// The first half of [`Partition::flush`] for callers that fsync without the partition's
+    /// lock (see [`Segment::begin_sync`]): everything but the open segments' fsyncs, whose
+    /// handles are returned.
+    pub(crate) fn begin_flush(&mut self) -> Result<Vec<(std::fs::File, PathBuf)>> {
         if self.deleted {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        let mut handles = Vec::new();
         for segment in &mut self.segments {
-            if segment.needs_sync() {
-                segment.sync()?;
+            if segment.needs_sync()
+                && let Some(handle) = segment.begin_sync()?
+            {
+                handles.push(handle);
             }
         }
         if self.dir_dirty {
@@ -291,7 +297,16 @@ impl Partition {
             }
             self.dir_dirty = false;
         }
-        Ok(())
+        Ok(handles)
+    }
+
+    /// A deferred fsync of the segment file at `path` failed: its data is not durable.
+    pub(crate) fn sync_failed(&mut self, path: &std::path::Path) {
+        for segment in &mut self.segments {
+            if segment.path() == Some(path) {
+                segment.unsynced();
+            }
+        }
     }
 
     /// How many segments the partition has (tests check rolling and cleanup with it).

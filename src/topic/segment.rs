@@ -325,6 +325,43 @@ impl Segment {
         }
     }
 
+    /// The first half of a sync that does not hold the partition's lock during the fsync:
+    /// writes buffered bytes and, when the file has unsynced data and the segment is still
+    /// open, hands out a second handle to fsync after the lock is released, counting the data
+    /// as synced (an append meanwhile marks it unsynced again; [`Segment::unsynced`] undoes
+    /// this if that fsync fails). Closed segments sync here, as [`Segment::sync`] does, since
+    /// their index may only be saved after their data is durable.
+    pub(crate) fn begin_sync(&mut self) -> Result<Option<(File, PathBuf)>> {
+        let open = matches!(&self.store, Store::File(store) if !store.closed);
+        if !open {
+            self.sync()?;
+            return Ok(None);
+        }
+        let Store::File(store) = &mut self.store else { return Ok(None) };
+        store.write_pending()?;
+        if store.synced {
+            return Ok(None);
+        }
+        let handle = store.file.try_clone().map_err(|e| io_error(e, "open a sync handle for", &store.path))?;
+        store.synced = true;
+        Ok(Some((handle, store.path.clone())))
+    }
+
+    /// Marks the segment's data as not durable (a deferred fsync failed).
+    pub(crate) fn unsynced(&mut self) {
+        if let Store::File(store) = &mut self.store {
+            store.synced = false;
+        }
+    }
+
+    /// The segment's file, if it has one.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        match &self.store {
+            Store::File(store) => Some(&store.path),
+            Store::Memory { .. } => None,
+        }
+    }
+
     /// Writes buffered bytes, fsyncs them and, for a closed segment, saves its index (only
     /// after the data is durable, so a saved index always describes durable bytes).
     pub(crate) fn sync(&mut self) -> Result<()> {
