@@ -113,8 +113,8 @@ impl Sink {
             .map(|(row, (key, value))| ProducerRecord {
                 partition: None,
                 timestamp: if rowtime.is_null(row) { 0 } else { rowtime.value(row) },
-                key,
-                value: if null_value.value(row) { None } else { value },
+                key: key.map(Into::into),
+                value: if null_value.value(row) { None } else { value.map(Into::into) },
                 headers: row_headers(headers, row),
             })
             .collect();

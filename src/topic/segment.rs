@@ -758,8 +758,8 @@ mod tests {
             partition: 0,
             offset,
             timestamp: offset * 10,
-            key: Some(key.as_bytes().to_vec()),
-            value: Some(vec![b'v'; 50]),
+            key: Some(crate::topic::Bytes::copy_from_slice(key.as_bytes())),
+            value: Some(vec![b'v'; 50].into()),
             headers: vec![],
         }
     }
