@@ -257,8 +257,8 @@ pub(crate) fn insert_values(
     let record = ProducerRecord {
         partition: None,
         timestamp,
-        key: key.pop().flatten().map(Into::into),
-        value: value.pop().flatten().map(Into::into),
+        key: key.pop().flatten(),
+        value: value.pop().flatten(),
         headers: Vec::new(),
     };
     inner.backend.produce(&source.topic, vec![record])?;
