@@ -528,6 +528,9 @@ fn decode_string(cur: &mut Cursor<'_>, c: u8, col: &mut ColumnBuilder, depth: u3
 fn integer(scratch: &mut Scratch, cur: &mut Cursor<'_>, c: u8, data_type: &DataType) -> Res<i64> {
     match c {
         b'-' | b'0'..=b'9' => {
+            if let Some(v) = cur.plain_integer() {
+                return Ok(v);
+            }
             let num = cur.number()?;
             let text = &cur.b[num.start..num.end];
             if num.integer {
@@ -745,6 +748,41 @@ impl<'a> Cursor<'a> {
         }
         self.pos = i + 1;
         Ok(Span { start, end: i, escaped })
+    }
+
+    /// Reads a number without fraction or exponent that fits an i64 in one pass, computing its
+    /// value as it goes; `None` (the cursor unmoved) for anything else, which
+    /// [`Cursor::number`] then reads or reports.
+    #[inline]
+    fn plain_integer(&mut self) -> Option<i64> {
+        let b = self.b;
+        let mut i = self.pos;
+        let negative = b.get(i) == Some(&b'-');
+        if negative {
+            i += 1;
+        }
+        let first = i;
+        let mut v: i64 = 0;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            let digit = i64::from(c - b'0');
+            // Accumulating negatively reaches i64::MIN too.
+            v = v.checked_mul(10)?;
+            v = if negative { v.checked_sub(digit)? } else { v.checked_add(digit)? };
+            i += 1;
+        }
+        // JSON wants a digit and no leading zero; a fraction, an exponent or a stray letter
+        // is for the general path to read or reject.
+        if i == first || (b[first] == b'0' && i - first > 1) {
+            return None;
+        }
+        if b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.') {
+            return None;
+        }
+        self.pos = i;
+        Some(v)
     }
 
     /// Reads the number starting at the cursor, checking JSON's number grammar.
@@ -1410,6 +1448,28 @@ mod tests {
         assert_eq!(s.value(3), r#"{"ITEMID":6,"CATEGORY":{"ID":2,"NAME":"Food"},"L":[1,"a b"]}"#);
         assert_eq!(s.value(4), "[1,2]");
         assert_eq!(s.value(5), "tab\there é 😀 \"q\" \\ /");
+    }
+
+    #[test]
+    fn bigint_edges_decode_or_fail_as_before_the_one_pass_path() {
+        let fields = || vec![field("L", DataType::Int64)];
+        let cols = decode(
+            fields(),
+            true,
+            &[
+                r#"{"L": -9223372036854775808}"#,
+                r#"{"L": 9223372036854775807}"#,
+                r#"{"L": -0}"#,
+                r#"{"L": 0}"#,
+                r#"{"L": 12.9}"#,
+                r#"{"L": 1e2}"#,
+            ],
+        );
+        assert_eq!(cols[0].as_primitive::<Int64Type>().values().to_vec(), vec![i64::MIN, i64::MAX, 0, 0, 12, 100]);
+        assert!(decode_err(fields(), r#"{"L": 9223372036854775808}"#).contains("out of range"));
+        for bad in [r#"{"L": 01}"#, r#"{"L": -}"#, r#"{"L": 1x}"#, r#"{"L": 1.}"#] {
+            assert!(!decode_err(fields(), bad).is_empty(), "{bad}");
+        }
     }
 
     #[test]
