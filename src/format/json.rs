@@ -85,7 +85,18 @@ struct Scratch {
     states: Vec<u8>,
     /// An unescaped string (a field name, a numeric string, base64 text).
     text: Vec<u8>,
+    /// The columns the top-level field names fed in the last record, by position in the
+    /// object: records of one topic mostly repeat their field names in the same order, so a
+    /// name equal to the one at its position last time reuses its match.
+    top_matches: Vec<(Box<[u8]>, Matches)>,
 }
+
+/// The columns a field name feeds (see [`find_columns`]).
+type Matches = [Option<(usize, u8)>; 2];
+
+/// Top-level field positions whose matches are remembered; a wider object matches the rest
+/// of its names afresh each time.
+const MATCH_CACHE: usize = 64;
 
 impl JsonDecoder {
     pub(crate) fn new(fields: &Fields, wrap_single: bool) -> Result<Self> {
@@ -216,20 +227,27 @@ fn decode_fields(
         return Ok(());
     }
     let mut hint = 0;
+    let top = matches!(names, NameList::Top(..));
+    let mut position = 0;
     loop {
         cur.ws();
         if cur.peek() != Some(b'"') {
             return Err(cur.syntax_error("expected a field name"));
         }
         let key = cur.string()?;
-        let key: &[u8] = if key.escaped {
+        let matches = if key.escaped {
             scratch.text.clear();
             unescape(&cur.b[key.start..key.end], &mut scratch.text)?;
-            &scratch.text
+            find_columns(&scratch.text, names, hint)
         } else {
-            &cur.b[key.start..key.end]
+            let key = &cur.b[key.start..key.end];
+            if top && position < MATCH_CACHE {
+                cached_columns(&mut scratch.top_matches, position, key, names, hint)
+            } else {
+                find_columns(key, names, hint)
+            }
         };
-        let matches = find_columns(key, names, hint);
+        position += 1;
         cur.ws();
         if cur.peek() != Some(b':') {
             return Err(cur.syntax_error("expected ':' after a field name"));
@@ -266,10 +284,34 @@ fn decode_fields(
     }
 }
 
+/// [`find_columns`] for the top-level field at `position`, remembered in `cache`. Column
+/// names are distinct, so a name's matches do not depend on the hint and can be reused.
+#[inline]
+fn cached_columns(
+    cache: &mut Vec<(Box<[u8]>, Matches)>,
+    position: usize,
+    key: &[u8],
+    names: NameList<'_>,
+    hint: usize,
+) -> Matches {
+    if let Some((name, matches)) = cache.get(position)
+        && **name == *key
+    {
+        return *matches;
+    }
+    let matches = find_columns(key, names, hint);
+    if position < cache.len() {
+        cache[position] = (key.into(), matches);
+    } else if position == cache.len() {
+        cache.push((key.into(), matches));
+    }
+    matches
+}
+
 /// The columns a JSON field name feeds: the column it names exactly, and the column that
 /// equals its upper-cased form (ksqlDB's case-insensitive lookup). At most one of each.
 #[inline]
-fn find_columns(key: &[u8], names: NameList<'_>, hint: usize) -> [Option<(usize, u8)>; 2] {
+fn find_columns(key: &[u8], names: NameList<'_>, hint: usize) -> Matches {
     let n = names.len();
     // An all-upper-case ASCII name is its own upper-case form: nothing more to find.
     let needs_upper = !key.iter().all(|c| c.is_ascii() && !c.is_ascii_lowercase());
