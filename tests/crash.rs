@@ -38,8 +38,8 @@ fn prepare(dir: &Path) {
         let sensor = format!("s{}", (i * 7919) % KEYS);
         batch.push(ProducerRecord {
             timestamp: (i as i64) * 3,
-            key: Some(sensor.into_bytes()),
-            value: Some((i % 1000).to_string().into_bytes()),
+            key: Some(sensor.into_bytes().into()),
+            value: Some((i % 1000).to_string().into_bytes().into()),
             ..Default::default()
         });
         if batch.len() == 50_000 {
@@ -93,7 +93,7 @@ fn topic(engine: &Engine, name: &str) -> Vec<Record> {
             let records = backend.read(name, p, offset, 100_000).unwrap();
             let Some(last) = records.last() else { break };
             offset = last.offset + 1;
-            out.extend(records.into_iter().map(|r| (p, r.key, r.value)));
+            out.extend(records.into_iter().map(|r| (p, r.key.map(|k| k.to_vec()), r.value.map(|v| v.to_vec()))));
         }
     }
     out

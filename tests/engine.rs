@@ -99,12 +99,16 @@ fn a_bad_record_is_logged_and_skipped() {
     let backend = engine.backend();
     for value in [&br#"{"V": 1}"#[..], b"not json", br#"{"V": 3}"#] {
         backend
-            .produce("s", vec![rivulet::topic::ProducerRecord { value: Some(value.to_vec()), ..Default::default() }])
+            .produce(
+                "s",
+                vec![rivulet::topic::ProducerRecord { value: Some(value.to_vec().into()), ..Default::default() }],
+            )
             .unwrap();
     }
     engine.run_until_idle().unwrap();
     let out = backend.read("OUT", 0, 0, 10).unwrap();
-    let values: Vec<String> = out.iter().map(|r| String::from_utf8(r.value.clone().unwrap()).unwrap()).collect();
+    let values: Vec<String> =
+        out.iter().map(|r| String::from_utf8(r.value.clone().unwrap().to_vec()).unwrap()).collect();
     assert_eq!(values, vec![r#"{"D":2}"#, r#"{"D":6}"#]);
     let log = backend.read(rivulet::exec::processing_log::PROCESSING_LOG_TOPIC, 0, 0, 10).unwrap();
     assert_eq!(log.len(), 1, "one entry in the processing log");
@@ -134,8 +138,8 @@ fn windowed_sources_expose_their_window_bounds() {
     let produce = |topic: &str, layout, bounds| {
         let key = encode_windowed_key(Some(b"a"), layout, bounds);
         let record = rivulet::topic::ProducerRecord {
-            key: Some(key),
-            value: Some(br#"{"V": 1}"#.to_vec()),
+            key: Some(key.into()),
+            value: Some(rivulet::topic::Bytes::from_static(br#"{"V": 1}"#)),
             ..Default::default()
         };
         backend.produce(topic, vec![record]).unwrap();

@@ -377,7 +377,10 @@ fn event_sourcing_folds_account_events_into_balances_on_a_compacted_topic() {
     assert!(after.len() < 3 * want.len(), "compaction kept {} of {written} records", after.len());
     let mut latest: HashMap<Vec<u8>, Value> = HashMap::new();
     for record in &after {
-        latest.insert(record.key.clone().unwrap(), serde_json::from_slice(record.value.as_ref().unwrap()).unwrap());
+        latest.insert(
+            record.key.clone().unwrap().to_vec(),
+            serde_json::from_slice(record.value.as_ref().unwrap()).unwrap(),
+        );
     }
     assert_eq!(latest.len(), want.len());
     for (account, (balance, _, _)) in &want {
@@ -404,8 +407,8 @@ fn streaming_etl_filters_standardizes_and_enriches_orders() {
             dirty
                 .iter()
                 .map(|(k, v)| rivulet::topic::ProducerRecord {
-                    key: Some(k.as_bytes().to_vec()),
-                    value: Some(v.clone().into_bytes()),
+                    key: Some(k.as_bytes().to_vec().into()),
+                    value: Some(v.clone().into_bytes().into()),
                     timestamp: START_MS,
                     ..Default::default()
                 })
@@ -419,7 +422,9 @@ fn streaming_etl_filters_standardizes_and_enriches_orders() {
         .read("orders_clean", 0, 0, usize::MAX)
         .unwrap()
         .into_iter()
-        .map(|r| (String::from_utf8(r.key.unwrap()).unwrap(), serde_json::from_slice(&r.value.unwrap()).unwrap()))
+        .map(|r| {
+            (String::from_utf8(r.key.unwrap().to_vec()).unwrap(), serde_json::from_slice(&r.value.unwrap()).unwrap())
+        })
         .collect();
     assert_eq!(
         out.len(),

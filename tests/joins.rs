@@ -23,9 +23,11 @@ fn records(engine: &Engine, topic: &str) -> Vec<(String, String, i64)> {
     records
         .into_iter()
         .map(|r| {
-            let text = |b: Option<Vec<u8>>| b.map(|b| String::from_utf8(b).unwrap()).unwrap_or_else(|| "null".into());
+            let text = |b: Option<rivulet::topic::Bytes>| {
+                b.map(|b| String::from_utf8(b.to_vec()).unwrap()).unwrap_or_else(|| "null".into())
+            };
             // Keys here are BIGINTs in the KAFKA format: 8 bytes, big-endian.
-            let key = r.key.map(|k| i64::from_be_bytes(k.try_into().unwrap()).to_string()).unwrap_or_default();
+            let key = r.key.map(|k| i64::from_be_bytes(k[..].try_into().unwrap()).to_string()).unwrap_or_default();
             (key, text(r.value), r.timestamp)
         })
         .collect()
@@ -118,7 +120,7 @@ fn table_table_inner_join_emits_a_tombstone_when_a_row_leaves() {
             "b",
             vec![rivulet::topic::ProducerRecord {
                 timestamp: 3,
-                key: Some(vec![0, 0, 0, 0, 0, 0, 0, 1]),
+                key: Some(vec![0, 0, 0, 0, 0, 0, 0, 1].into()),
                 value: None,
                 ..Default::default()
             }],

@@ -115,7 +115,7 @@ fn tombstoned_rows_disappear_from_the_view() {
         .backend()
         .produce(
             "accounts",
-            vec![rivulet::topic::ProducerRecord { key: Some(b"y".to_vec()), value: None, ..Default::default() }],
+            vec![rivulet::topic::ProducerRecord { key: Some(b"y".to_vec().into()), value: None, ..Default::default() }],
         )
         .unwrap();
     engine.run_to_completion(1).unwrap();
@@ -254,8 +254,8 @@ fn expired_windows_free_their_keys_and_live_groups_stay_right() {
             for _ in 0..2 {
                 records.push(rivulet::topic::ProducerRecord {
                     timestamp: second * 1000 + key,
-                    key: Some(format!("key-{key:03}-with-some-length").into_bytes()),
-                    value: Some(b"{\"V\":1}".to_vec()),
+                    key: Some(format!("key-{key:03}-with-some-length").into_bytes().into()),
+                    value: Some(b"{\"V\":1}".to_vec().into()),
                     ..Default::default()
                 });
             }

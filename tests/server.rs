@@ -268,8 +268,8 @@ fn a_client_that_stops_reading_is_disconnected_and_its_query_stopped() {
             .map(|i| rivulet::topic::ProducerRecord {
                 partition: Some(0),
                 timestamp: 1,
-                key: Some(format!("k{}", chunk * 5000 + i).into_bytes()),
-                value: Some(format!(r#"{{"PAD":"{pad}"}}"#).into_bytes()),
+                key: Some(format!("k{}", chunk * 5000 + i).into_bytes().into()),
+                value: Some(format!(r#"{{"PAD":"{pad}"}}"#).into_bytes().into()),
                 headers: Vec::new(),
             })
             .collect();

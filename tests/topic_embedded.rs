@@ -16,8 +16,8 @@ fn record(key: &str, value: String, ts: i64) -> ProducerRecord {
     ProducerRecord {
         partition: None,
         timestamp: ts,
-        key: Some(key.as_bytes().to_vec()),
-        value: Some(value.into_bytes()),
+        key: Some(key.as_bytes().to_vec().into()),
+        value: Some(value.into_bytes().into()),
         headers: vec![],
     }
 }
@@ -39,7 +39,7 @@ fn consume(backend: &SharedBackend, group: &str, topic: &str, partitions: i32, w
                 backend.commit_offsets(group, &[(topic.to_string(), p, next[p as usize])]).unwrap();
                 progressed = true;
             }
-            seen.extend(records.into_iter().map(|r| String::from_utf8(r.value.unwrap()).unwrap()));
+            seen.extend(records.into_iter().map(|r| String::from_utf8(r.value.unwrap().to_vec()).unwrap()));
         }
         if !progressed {
             backend.wait_for_data(Duration::from_millis(50));

@@ -78,8 +78,8 @@ impl Event {
         ProducerRecord {
             partition: None,
             timestamp: self.timestamp,
-            key: Some(self.key.clone().into_bytes()),
-            value: Some(value.into_bytes()),
+            key: Some(self.key.clone().into_bytes().into()),
+            value: Some(value.into_bytes().into()),
             headers: Vec::new(),
         }
     }
@@ -296,9 +296,9 @@ mod tests {
             assert_eq!(Some(&Value::from(e.key.clone())), e.field("pageid"));
         }
         let record = events[0].encode(Format::Delimited);
-        let value = String::from_utf8(record.value.unwrap()).unwrap();
+        let value = String::from_utf8(record.value.unwrap().to_vec()).unwrap();
         assert_eq!(value.split(',').count(), 4, "{value}");
-        assert_eq!(record.key, Some(events[0].key.clone().into_bytes()));
+        assert_eq!(record.key, Some(events[0].key.clone().into_bytes().into()));
     }
 
     #[test]

@@ -347,7 +347,7 @@ impl Inner {
         let value = serde_json::to_vec(&command).map_err(|e| Error::internal(format!("command encoding: {e}")))?;
         self.backend.produce(
             COMMAND_TOPIC,
-            vec![ProducerRecord { partition: Some(0), value: Some(value), ..Default::default() }],
+            vec![ProducerRecord { partition: Some(0), value: Some(value.into()), ..Default::default() }],
         )?;
         self.backend.flush()
     }

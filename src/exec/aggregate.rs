@@ -70,7 +70,7 @@ struct Emit {
 /// topic.
 enum Keys {
     Rows(arrow::row::Rows),
-    Raw(Vec<Vec<u8>>),
+    Raw(Vec<crate::topic::Bytes>),
 }
 
 impl Keys {
@@ -137,21 +137,35 @@ impl Repartition {
     fn write(&mut self, prepared: &Prepared) -> Result<()> {
         let flat: Vec<ArrayRef> = prepared.args.iter().flatten().cloned().collect();
         let values = if flat.is_empty() { None } else { Some(self.values.convert_columns(&flat)?) };
-        let mut records = Vec::with_capacity(prepared.rows);
+        // Every key and value of the batch goes into one buffer that the records slice, so
+        // the batch costs one allocation rather than two per row.
+        let mut buffer = Vec::new();
+        let mut spans = Vec::with_capacity(prepared.rows);
         for row in 0..prepared.rows {
             if let Some(keep) = &prepared.keep
                 && (!keep.is_valid(row) || !keep.value(row))
             {
                 continue;
             }
-            records.push(crate::topic::ProducerRecord {
+            let start = buffer.len();
+            buffer.extend_from_slice(prepared.keys.get(row));
+            let middle = buffer.len();
+            if let Some(values) = &values {
+                buffer.extend_from_slice(values.row(row).data());
+            }
+            spans.push((row, start, middle, buffer.len()));
+        }
+        let buffer = crate::topic::Bytes::from(buffer);
+        let records: Vec<crate::topic::ProducerRecord> = spans
+            .into_iter()
+            .map(|(row, start, middle, end)| crate::topic::ProducerRecord {
                 partition: None,
                 timestamp: prepared.rowtime.value(row),
-                key: Some(prepared.keys.get(row).to_vec()),
-                value: Some(values.as_ref().map(|v| v.row(row).data().to_vec()).unwrap_or_default()),
+                key: Some(buffer.slice(start..middle)),
+                value: Some(buffer.slice(middle..end)),
                 headers: Vec::new(),
-            });
-        }
+            })
+            .collect();
         if !records.is_empty() {
             self.backend.produce(&self.topic, records)?;
         }

@@ -53,7 +53,7 @@ impl ProcessingLog {
         self.errors.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(query = %self.query_id, entry = %entry, "record skipped");
         let value = entry.to_string().into_bytes();
-        let record = ProducerRecord { value: Some(value), ..Default::default() };
+        let record = ProducerRecord { value: Some(value.into()), ..Default::default() };
         // The processing log is best effort: failing to write it must not stop the query.
         let _ = self.backend.create_topic(PROCESSING_LOG_TOPIC, &TopicConfig::default());
         if let Err(e) = self.backend.produce(PROCESSING_LOG_TOPIC, vec![record]) {

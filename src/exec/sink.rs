@@ -6,7 +6,7 @@ use arrow::datatypes::Int64Type;
 use crate::catalog::Source;
 use crate::error::{Error, Result};
 use crate::format::RowEncoder;
-use crate::topic::{ProducerRecord, SharedBackend};
+use crate::topic::{Bytes, ProducerRecord, SharedBackend};
 
 /// Encodes batches with a sink's formats and produces them to its topic.
 ///
@@ -20,8 +20,8 @@ pub struct Sink {
     value: RowEncoder,
     key_count: usize,
     value_count: usize,
-    keys: Vec<Option<Vec<u8>>>,
-    values: Vec<Option<Vec<u8>>>,
+    keys: Vec<Option<Bytes>>,
+    values: Vec<Option<Bytes>>,
     /// Set for windowed tables: keys carry their window, and batches end with the window
     /// start and end columns.
     window: Option<crate::catalog::WindowType>,
@@ -91,11 +91,14 @@ impl Sink {
                 .as_primitive_opt::<Int64Type>()
                 .ok_or_else(|| Error::internal("window end is not BIGINT"))?;
             for (row, key) in self.keys.iter_mut().enumerate() {
-                *key = Some(crate::format::encode_windowed_key(
-                    key.as_deref(),
-                    window.key_layout(),
-                    crate::format::WindowBounds { start: starts.value(row), end: ends.value(row) },
-                ));
+                *key = Some(
+                    crate::format::encode_windowed_key(
+                        key.as_deref(),
+                        window.key_layout(),
+                        crate::format::WindowBounds { start: starts.value(row), end: ends.value(row) },
+                    )
+                    .into(),
+                );
             }
         }
         let rowtime = columns[expected - 3]
@@ -124,17 +127,20 @@ impl Sink {
 }
 
 fn row_headers(headers: &arrow::array::ListArray, row: usize) -> Vec<crate::topic::Header> {
-    if headers.is_null(row) {
+    // Most rows have no headers: look at the offsets before slicing anything, as slicing the
+    // entries (a struct array) costs allocations.
+    let offsets = headers.value_offsets();
+    let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+    if headers.is_null(row) || start == end {
         return Vec::new();
     }
-    let entries = headers.value(row);
-    let Some(entries) = entries.as_struct_opt() else { return Vec::new() };
+    let Some(entries) = headers.values().as_struct_opt() else { return Vec::new() };
     let (Some(keys), Some(values)) =
         (entries.column(0).as_string_opt::<i32>(), entries.column(1).as_binary_opt::<i32>())
     else {
         return Vec::new();
     };
-    (0..entries.len())
+    (start..end)
         .map(|i| {
             let key = if keys.is_null(i) { String::new() } else { keys.value(i).to_string() };
             let value = if values.is_null(i) { None } else { Some(values.value(i).to_vec()) };

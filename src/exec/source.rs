@@ -307,6 +307,12 @@ fn headers_array(records: &[&Record], field: &Field) -> Result<ArrayRef> {
             field.name()
         )));
     };
+    if records.iter().all(|r| r.headers.is_empty()) {
+        // The usual case: every row an empty list, built without a builder visit per row.
+        let entries = arrow::array::new_empty_array(item.data_type());
+        let offsets = arrow::buffer::OffsetBuffer::new_zeroed(records.len());
+        return Ok(Arc::new(arrow::array::ListArray::try_new(item.clone(), offsets, entries, None)?));
+    }
     let struct_fields: Fields = fields.clone();
     let values = StructBuilder::from_fields(struct_fields, 0);
     let mut builder = ListBuilder::new(values).with_field(item.clone());

@@ -232,19 +232,17 @@ pub(crate) struct DelimitedEncoder {
     delimiter: u8,
     /// One value's text before quoting.
     text: Vec<u8>,
-    size_hint: usize,
 }
 
 impl DelimitedEncoder {
     pub(crate) fn new(fields: &Fields, delimiter: u8) -> Result<Self> {
         check_fields(fields)?;
-        Ok(Self { delimiter, text: Vec::new(), size_hint: 16 })
+        Ok(Self { delimiter, text: Vec::new() })
     }
 }
 
 impl super::Encode for DelimitedEncoder {
-    fn encode(&mut self, columns: &[ArrayRef], row: usize) -> Result<Option<Vec<u8>>> {
-        let mut out = Vec::with_capacity(self.size_hint);
+    fn encode(&mut self, columns: &[ArrayRef], row: usize, out: &mut Vec<u8>) -> Result<bool> {
         for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 out.push(self.delimiter);
@@ -254,10 +252,9 @@ impl super::Encode for DelimitedEncoder {
             }
             self.text.clear();
             write_text(column.as_ref(), row, &mut self.text)?;
-            write_field(&self.text, i == 0, self.delimiter, &mut out);
+            write_field(&self.text, i == 0, self.delimiter, out);
         }
-        self.size_hint = self.size_hint.max(out.len());
-        Ok(Some(out))
+        Ok(true)
     }
 }
 
@@ -362,7 +359,7 @@ mod tests {
         let mut encoder = RowEncoder::new(&spec(delimiter), Fields::from(fields)).unwrap();
         let mut out = Vec::new();
         encoder.encode(&columns, &mut out).unwrap();
-        out.into_iter().map(|b| String::from_utf8(b.unwrap()).unwrap()).collect()
+        out.into_iter().map(|b| String::from_utf8(b.unwrap().to_vec()).unwrap()).collect()
     }
 
     /// Decodes then encodes again, as a CSAS from a DELIMITED stream into one does.

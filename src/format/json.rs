@@ -85,7 +85,18 @@ struct Scratch {
     states: Vec<u8>,
     /// An unescaped string (a field name, a numeric string, base64 text).
     text: Vec<u8>,
+    /// The columns the top-level field names fed in the last record, by position in the
+    /// object: records of one topic mostly repeat their field names in the same order, so a
+    /// name equal to the one at its position last time reuses its match.
+    top_matches: Vec<(Box<[u8]>, Matches)>,
 }
+
+/// The columns a field name feeds (see [`find_columns`]).
+type Matches = [Option<(usize, u8)>; 2];
+
+/// Top-level field positions whose matches are remembered; a wider object matches the rest
+/// of its names afresh each time.
+const MATCH_CACHE: usize = 64;
 
 impl JsonDecoder {
     pub(crate) fn new(fields: &Fields, wrap_single: bool) -> Result<Self> {
@@ -216,20 +227,27 @@ fn decode_fields(
         return Ok(());
     }
     let mut hint = 0;
+    let top = matches!(names, NameList::Top(..));
+    let mut position = 0;
     loop {
         cur.ws();
         if cur.peek() != Some(b'"') {
             return Err(cur.syntax_error("expected a field name"));
         }
         let key = cur.string()?;
-        let key: &[u8] = if key.escaped {
+        let matches = if key.escaped {
             scratch.text.clear();
             unescape(&cur.b[key.start..key.end], &mut scratch.text)?;
-            &scratch.text
+            find_columns(&scratch.text, names, hint)
         } else {
-            &cur.b[key.start..key.end]
+            let key = &cur.b[key.start..key.end];
+            if top && position < MATCH_CACHE {
+                cached_columns(&mut scratch.top_matches, position, key, names, hint)
+            } else {
+                find_columns(key, names, hint)
+            }
         };
-        let matches = find_columns(key, names, hint);
+        position += 1;
         cur.ws();
         if cur.peek() != Some(b':') {
             return Err(cur.syntax_error("expected ':' after a field name"));
@@ -266,10 +284,34 @@ fn decode_fields(
     }
 }
 
+/// [`find_columns`] for the top-level field at `position`, remembered in `cache`. Column
+/// names are distinct, so a name's matches do not depend on the hint and can be reused.
+#[inline]
+fn cached_columns(
+    cache: &mut Vec<(Box<[u8]>, Matches)>,
+    position: usize,
+    key: &[u8],
+    names: NameList<'_>,
+    hint: usize,
+) -> Matches {
+    if let Some((name, matches)) = cache.get(position)
+        && **name == *key
+    {
+        return *matches;
+    }
+    let matches = find_columns(key, names, hint);
+    if position < cache.len() {
+        cache[position] = (key.into(), matches);
+    } else if position == cache.len() {
+        cache.push((key.into(), matches));
+    }
+    matches
+}
+
 /// The columns a JSON field name feeds: the column it names exactly, and the column that
 /// equals its upper-cased form (ksqlDB's case-insensitive lookup). At most one of each.
 #[inline]
-fn find_columns(key: &[u8], names: NameList<'_>, hint: usize) -> [Option<(usize, u8)>; 2] {
+fn find_columns(key: &[u8], names: NameList<'_>, hint: usize) -> Matches {
     let n = names.len();
     // An all-upper-case ASCII name is its own upper-case form: nothing more to find.
     let needs_upper = !key.iter().all(|c| c.is_ascii() && !c.is_ascii_lowercase());
@@ -528,6 +570,9 @@ fn decode_string(cur: &mut Cursor<'_>, c: u8, col: &mut ColumnBuilder, depth: u3
 fn integer(scratch: &mut Scratch, cur: &mut Cursor<'_>, c: u8, data_type: &DataType) -> Res<i64> {
     match c {
         b'-' | b'0'..=b'9' => {
+            if let Some(v) = cur.plain_integer() {
+                return Ok(v);
+            }
             let num = cur.number()?;
             let text = &cur.b[num.start..num.end];
             if num.integer {
@@ -747,6 +792,41 @@ impl<'a> Cursor<'a> {
         Ok(Span { start, end: i, escaped })
     }
 
+    /// Reads a number without fraction or exponent that fits an i64 in one pass, computing its
+    /// value as it goes; `None` (the cursor unmoved) for anything else, which
+    /// [`Cursor::number`] then reads or reports.
+    #[inline]
+    fn plain_integer(&mut self) -> Option<i64> {
+        let b = self.b;
+        let mut i = self.pos;
+        let negative = b.get(i) == Some(&b'-');
+        if negative {
+            i += 1;
+        }
+        let first = i;
+        let mut v: i64 = 0;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            let digit = i64::from(c - b'0');
+            // Accumulating negatively reaches i64::MIN too.
+            v = v.checked_mul(10)?;
+            v = if negative { v.checked_sub(digit)? } else { v.checked_add(digit)? };
+            i += 1;
+        }
+        // JSON wants a digit and no leading zero; a fraction, an exponent or a stray letter
+        // is for the general path to read or reject.
+        if i == first || (b[first] == b'0' && i - first > 1) {
+            return None;
+        }
+        if b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.') {
+            return None;
+        }
+        self.pos = i;
+        Some(v)
+    }
+
     /// Reads the number starting at the cursor, checking JSON's number grammar.
     #[inline]
     fn number(&mut self) -> Res<Num> {
@@ -882,7 +962,6 @@ pub(crate) struct JsonEncoder {
     /// `"NAME":` of every column, escaped once.
     keys: Vec<Vec<u8>>,
     unwrapped: bool,
-    size_hint: usize,
 }
 
 impl JsonEncoder {
@@ -897,18 +976,17 @@ impl JsonEncoder {
                 key
             })
             .collect();
-        Ok(Self { keys, unwrapped: fields.len() == 1 && !wrap_single, size_hint: 16 })
+        Ok(Self { keys, unwrapped: fields.len() == 1 && !wrap_single })
     }
 }
 
 impl super::Encode for JsonEncoder {
-    fn encode(&mut self, columns: &[ArrayRef], row: usize) -> Result<Option<Vec<u8>>> {
-        let mut out = Vec::with_capacity(self.size_hint);
+    fn encode(&mut self, columns: &[ArrayRef], row: usize, out: &mut Vec<u8>) -> Result<bool> {
         if self.unwrapped {
             if columns[0].is_null(row) {
-                return Ok(None);
+                return Ok(false);
             }
-            write_value(columns[0].as_ref(), row, &mut out)?;
+            write_value(columns[0].as_ref(), row, out)?;
         } else {
             out.push(b'{');
             for (i, (key, column)) in self.keys.iter().zip(columns).enumerate() {
@@ -916,12 +994,11 @@ impl super::Encode for JsonEncoder {
                     out.push(b',');
                 }
                 out.extend_from_slice(key);
-                write_value(column.as_ref(), row, &mut out)?;
+                write_value(column.as_ref(), row, out)?;
             }
             out.push(b'}');
         }
-        self.size_hint = self.size_hint.max(out.len());
-        Ok(Some(out))
+        Ok(true)
     }
 }
 
@@ -956,10 +1033,14 @@ pub(crate) fn write_string(text: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-fn write_int(v: impl std::fmt::Display, out: &mut Vec<u8>) {
-    use std::io::Write as _;
-    // Writing to a Vec cannot fail.
-    let _ = write!(out, "{v}");
+fn write_int(v: i128, out: &mut Vec<u8>) {
+    // Nearly every value fits an i64, which formats faster than an i128.
+    let mut buffer = itoa::Buffer::new();
+    let text = match i64::try_from(v) {
+        Ok(v) => buffer.format(v),
+        Err(_) => buffer.format(v),
+    };
+    out.extend_from_slice(text.as_bytes());
 }
 
 /// Writes one cell as JSON.
@@ -1264,7 +1345,7 @@ mod tests {
         let mut encoder = RowEncoder::new(&spec(wrap), Fields::from(fields)).unwrap();
         let mut out = Vec::new();
         encoder.encode(&columns, &mut out).unwrap();
-        out.into_iter().map(|b| b.map(|b| String::from_utf8(b).unwrap())).collect()
+        out.into_iter().map(|b| b.map(|b| String::from_utf8(b.to_vec()).unwrap())).collect()
     }
 
     fn cell(array: &ArrayRef, row: usize) -> serde_json::Value {
@@ -1409,6 +1490,28 @@ mod tests {
         assert_eq!(s.value(3), r#"{"ITEMID":6,"CATEGORY":{"ID":2,"NAME":"Food"},"L":[1,"a b"]}"#);
         assert_eq!(s.value(4), "[1,2]");
         assert_eq!(s.value(5), "tab\there é 😀 \"q\" \\ /");
+    }
+
+    #[test]
+    fn bigint_edges_decode_or_fail_as_before_the_one_pass_path() {
+        let fields = || vec![field("L", DataType::Int64)];
+        let cols = decode(
+            fields(),
+            true,
+            &[
+                r#"{"L": -9223372036854775808}"#,
+                r#"{"L": 9223372036854775807}"#,
+                r#"{"L": -0}"#,
+                r#"{"L": 0}"#,
+                r#"{"L": 12.9}"#,
+                r#"{"L": 1e2}"#,
+            ],
+        );
+        assert_eq!(cols[0].as_primitive::<Int64Type>().values().to_vec(), vec![i64::MIN, i64::MAX, 0, 0, 12, 100]);
+        assert!(decode_err(fields(), r#"{"L": 9223372036854775808}"#).contains("out of range"));
+        for bad in [r#"{"L": 01}"#, r#"{"L": -}"#, r#"{"L": 1x}"#, r#"{"L": 1.}"#] {
+            assert!(!decode_err(fields(), bad).is_empty(), "{bad}");
+        }
     }
 
     #[test]

@@ -112,32 +112,33 @@ impl KafkaEncoder {
 }
 
 impl super::Encode for KafkaEncoder {
-    fn encode(&mut self, columns: &[ArrayRef], row: usize) -> Result<Option<Vec<u8>>> {
+    fn encode(&mut self, columns: &[ArrayRef], row: usize, out: &mut Vec<u8>) -> Result<bool> {
         let (Some(ty), Some(column)) = (self.ty, columns.first()) else {
-            return Ok(None);
+            return Ok(false);
         };
         if column.is_null(row) {
-            return Ok(None);
+            return Ok(false);
         }
         let column = column.as_ref();
         let out_of_range = |v: i128| {
             Error::user(format!("value {v} is out of range for the KAFKA format's {}", type_name(column.data_type())))
         };
-        Ok(Some(match ty {
+        match ty {
             KafkaType::Int => {
                 let v = integer_value(column, row).unwrap_or_default();
                 let v = i32::try_from(v).map_err(|_| out_of_range(v))?;
-                v.to_be_bytes().to_vec()
+                out.extend_from_slice(&v.to_be_bytes());
             }
             KafkaType::Bigint => {
                 let v = integer_value(column, row).unwrap_or_default();
                 let v = i64::try_from(v).map_err(|_| out_of_range(v))?;
-                v.to_be_bytes().to_vec()
+                out.extend_from_slice(&v.to_be_bytes());
             }
-            KafkaType::Double => float_value(column, row).to_be_bytes().to_vec(),
-            KafkaType::String => string_value(column, row).as_bytes().to_vec(),
-            KafkaType::Bytes => binary_value(column, row).to_vec(),
-        }))
+            KafkaType::Double => out.extend_from_slice(&float_value(column, row).to_be_bytes()),
+            KafkaType::String => out.extend_from_slice(string_value(column, row).as_bytes()),
+            KafkaType::Bytes => out.extend_from_slice(binary_value(column, row)),
+        }
+        Ok(true)
     }
 }
 
@@ -159,7 +160,7 @@ mod tests {
         FormatSpec::new(FormatKind::Kafka)
     }
 
-    fn round_trip(data_type: DataType, column: ArrayRef) -> (Vec<Option<Vec<u8>>>, ArrayRef) {
+    fn round_trip(data_type: DataType, column: ArrayRef) -> (Vec<Option<crate::topic::Bytes>>, ArrayRef) {
         let mut encoder = RowEncoder::new(&spec(), fields(data_type.clone())).unwrap();
         let mut out = Vec::new();
         encoder.encode(&[column], &mut out).unwrap();
@@ -251,7 +252,7 @@ mod tests {
         assert_eq!(wide_len(&out), 1, "a failed batch pushes nothing");
     }
 
-    fn wide_len(out: &[Option<Vec<u8>>]) -> usize {
+    fn wide_len(out: &[Option<crate::topic::Bytes>]) -> usize {
         out.iter().filter(|b| b.as_ref().is_some_and(|b| b.len() == 4)).count()
     }
 }

@@ -12,6 +12,7 @@ use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
 use arrow::datatypes::{Fields, Schema};
 
 use crate::error::{Error, Result};
+use crate::topic::Bytes;
 
 mod builder;
 mod delimited;
@@ -135,8 +136,10 @@ trait Decode: Send {
 
 /// One format's way of turning a row into bytes; one implementation per file.
 trait Encode: Send {
-    /// Encodes row `row` of `columns`; `None` is a record without bytes (a null value).
-    fn encode(&mut self, columns: &[ArrayRef], row: usize) -> Result<Option<Vec<u8>>>;
+    /// Appends the encoding of row `row` of `columns` to `out`, which holds the rows before it
+    /// (the encoder must not touch them). `false` is a record without bytes (a null value);
+    /// whatever was appended then is discarded.
+    fn encode(&mut self, columns: &[ArrayRef], row: usize, out: &mut Vec<u8>) -> Result<bool>;
 }
 
 /// Fails with a user error for the formats that need a schema registry.
@@ -262,6 +265,8 @@ pub struct RowEncoder {
     fields: Fields,
     encoder: Box<dyn Encode>,
     null_rows_absent: bool,
+    /// The largest average row size seen, to size a batch's buffer up front.
+    row_size_hint: usize,
 }
 
 impl RowEncoder {
@@ -277,7 +282,7 @@ impl RowEncoder {
                 return Err(Error::internal(format!("format {} unchecked", other.name())));
             }
         };
-        Ok(Self { spec: spec.clone(), fields, encoder, null_rows_absent: false })
+        Ok(Self { spec: spec.clone(), fields, encoder, null_rows_absent: false, row_size_hint: 16 })
     }
 
     /// When set, a row whose every column is null encodes as no bytes (`None`) instead of,
@@ -303,7 +308,10 @@ impl RowEncoder {
     /// per row onto `out`. A format with no columns (NONE, or an empty key) yields `None`; as
     /// no columns carry no row count, use [`RowEncoder::encode_rows`] for those. On error
     /// nothing is pushed.
-    pub fn encode(&mut self, columns: &[ArrayRef], out: &mut Vec<Option<Vec<u8>>>) -> Result<()> {
+    ///
+    /// The rows are encoded into one buffer that the pushed entries slice: a batch costs one
+    /// allocation, not one per row.
+    pub fn encode(&mut self, columns: &[ArrayRef], out: &mut Vec<Option<Bytes>>) -> Result<()> {
         if columns.len() != self.fields.len() {
             return Err(Error::internal(format!(
                 "{} encoder given {} columns for {} fields",
@@ -331,28 +339,34 @@ impl RowEncoder {
                 field.data_type()
             )));
         }
-        out.reserve(rows);
-        let before = out.len();
+        let mut buffer = Vec::with_capacity(self.row_size_hint.saturating_mul(rows));
+        // (start, end) of each row's bytes in `buffer`, `None` for a null row. Nothing reaches
+        // `out` before every row is encoded: all or nothing, like decoding.
+        let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(rows);
         for row in 0..rows {
             if self.null_rows_absent && columns.iter().all(|c| c.is_null(row)) {
-                out.push(None);
+                spans.push(None);
                 continue;
             }
-            match self.encoder.encode(columns, row) {
-                Ok(record) => out.push(record),
-                Err(err) => {
-                    // All or nothing, like decoding.
-                    out.truncate(before);
-                    return Err(err);
-                }
+            let start = buffer.len();
+            if self.encoder.encode(columns, row, &mut buffer)? {
+                spans.push(Some((start, buffer.len())));
+            } else {
+                buffer.truncate(start);
+                spans.push(None);
             }
         }
+        if rows > 0 {
+            self.row_size_hint = self.row_size_hint.max(buffer.len().div_ceil(rows));
+        }
+        let buffer = Bytes::from(buffer);
+        out.extend(spans.into_iter().map(|span| span.map(|(start, end)| buffer.slice(start..end))));
         Ok(())
     }
 
     /// Encodes `rows` rows: like [`RowEncoder::encode`], but also right for a side with no
     /// columns, where it pushes `rows` times `None`.
-    pub fn encode_rows(&mut self, columns: &[ArrayRef], rows: usize, out: &mut Vec<Option<Vec<u8>>>) -> Result<()> {
+    pub fn encode_rows(&mut self, columns: &[ArrayRef], rows: usize, out: &mut Vec<Option<Bytes>>) -> Result<()> {
         if self.fields.is_empty() {
             out.extend(std::iter::repeat_n(None, rows));
             return Ok(());
@@ -450,7 +464,7 @@ mod tests {
         encoder.encode(&[wide], &mut out).unwrap();
         let narrow: ArrayRef = Arc::new(Int32Array::from(vec![8]));
         encoder.encode(&[narrow], &mut out).unwrap();
-        assert_eq!(out, vec![Some(br#"{"V":7}"#.to_vec()), Some(br#"{"V":8}"#.to_vec())]);
+        assert_eq!(out, vec![Some(Bytes::from_static(br#"{"V":7}"#)), Some(Bytes::from_static(br#"{"V":8}"#))]);
     }
 
     #[test]
@@ -467,7 +481,11 @@ mod tests {
         RowEncoder::new(&json, fields.clone()).unwrap().null_rows_absent(true).encode(&columns, &mut out).unwrap();
         assert_eq!(
             out,
-            vec![Some(br#"{"K1":"foo","K2":"bar"}"#.to_vec()), None, Some(br#"{"K1":"foo","K2":null}"#.to_vec())]
+            vec![
+                Some(Bytes::from_static(br#"{"K1":"foo","K2":"bar"}"#)),
+                None,
+                Some(Bytes::from_static(br#"{"K1":"foo","K2":null}"#))
+            ]
         );
         out.clear();
         RowEncoder::new(&json, fields).unwrap().encode(&columns, &mut out).unwrap();

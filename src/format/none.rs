@@ -50,8 +50,8 @@ impl NoneEncoder {
 }
 
 impl super::Encode for NoneEncoder {
-    fn encode(&mut self, _columns: &[ArrayRef], _row: usize) -> Result<Option<Vec<u8>>> {
-        Ok(None)
+    fn encode(&mut self, _columns: &[ArrayRef], _row: usize, _out: &mut Vec<u8>) -> Result<bool> {
+        Ok(false)
     }
 }
 

@@ -70,8 +70,8 @@ impl Changelog {
         self.pending.push(ProducerRecord {
             partition: Some(0),
             timestamp: 0,
-            key: Some(k),
-            value,
+            key: Some(k.into()),
+            value: value.map(Into::into),
             headers: Vec::new(),
         });
     }
@@ -84,8 +84,8 @@ impl Changelog {
         self.pending.push(ProducerRecord {
             partition: Some(0),
             timestamp: 0,
-            key: Some(vec![CHECKPOINT]),
-            value: Some(value),
+            key: Some(crate::topic::Bytes::from_static(&[CHECKPOINT])),
+            value: Some(value.into()),
             headers: Vec::new(),
         });
         let records = std::mem::take(&mut self.pending);
@@ -134,7 +134,7 @@ pub fn restore(backend: &SharedBackend, query_id: &str) -> Result<Restored> {
                     );
                 }
             } else {
-                tail.push((tag, rest.to_vec(), record.value));
+                tail.push((tag, rest.to_vec(), record.value.map(|v| v.to_vec())));
             }
         }
     }
@@ -166,8 +166,8 @@ mod tests {
                 &topic_name("Q1"),
                 vec![ProducerRecord {
                     partition: Some(0),
-                    key: Some(b"Gb".to_vec()),
-                    value: Some(b"99".to_vec()),
+                    key: Some(crate::topic::Bytes::from_static(b"Gb")),
+                    value: Some(crate::topic::Bytes::from_static(b"99")),
                     ..Default::default()
                 }],
             )

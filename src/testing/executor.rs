@@ -305,7 +305,13 @@ pub(crate) fn input_record(input: &RecordSpec, catalog: &Catalog) -> Result<Prod
         };
         headers.push((h.key.clone(), bytes));
     }
-    Ok(ProducerRecord { partition: input.partition, timestamp: input.timestamp.unwrap_or(0), key, value, headers })
+    Ok(ProducerRecord {
+        partition: input.partition,
+        timestamp: input.timestamp.unwrap_or(0),
+        key: key.map(Into::into),
+        value: value.map(Into::into),
+        headers,
+    })
 }
 
 /// The source whose formats apply to `topic`: for inputs a declared source (not a query's
@@ -410,7 +416,7 @@ fn decode_record(record: Record, source: Option<&Source>) -> Result<ActualRecord
         && let Some(bytes) = &key_bytes
     {
         let (key, w) = window::decode(bytes, wtype).map_err(|e| format!("cannot decode the windowed key: {e}"))?;
-        key_bytes = key;
+        key_bytes = key.map(Into::into);
         window = Some(w);
     }
     let (key, value) = match source {

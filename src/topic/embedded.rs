@@ -697,6 +697,7 @@ fn remove_file_if_exists(path: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+    use crate::topic::Bytes;
     use crate::topic::partitioner::partition_for_key;
     use std::io::Write;
 
@@ -704,8 +705,8 @@ mod tests {
         ProducerRecord {
             partition: None,
             timestamp: ts,
-            key: Some(key.as_bytes().to_vec()),
-            value: Some(value.as_bytes().to_vec()),
+            key: Some(Bytes::copy_from_slice(key.as_bytes())),
+            value: Some(Bytes::copy_from_slice(value.as_bytes())),
             headers: vec![],
         }
     }
@@ -722,7 +723,7 @@ mod tests {
         log.read(topic, partition, 0, usize::MAX)
             .unwrap()
             .into_iter()
-            .map(|r| String::from_utf8(r.value.unwrap_or_default()).unwrap())
+            .map(|r| String::from_utf8(r.value.unwrap_or_default().to_vec()).unwrap())
             .collect()
     }
 
@@ -741,10 +742,10 @@ mod tests {
                     partition: Some(0),
                     timestamp: 5,
                     key: None,
-                    value: Some(vec![]),
+                    value: Some(Bytes::new()),
                     headers: vec![("h".into(), None), ("g".into(), Some(vec![]))],
                 },
-                ProducerRecord { partition: None, timestamp: 6, key: Some(vec![]), value: None, headers: vec![] },
+                ProducerRecord { partition: None, timestamp: 6, key: Some(Bytes::new()), value: None, headers: vec![] },
             ];
             assert_eq!(log.produce("t", records.clone()).unwrap(), vec![(0, 0), (0, 1)]);
             let read = log.read("t", 0, 0, 10).unwrap();
@@ -945,9 +946,9 @@ mod tests {
             let last_of = |k: &str| {
                 records.iter().rev().find(|r| r.key.as_deref() == Some(k.as_bytes())).map(|r| r.value.clone())
             };
-            assert_eq!(last_of("a"), Some(Some(b"a-99".to_vec())));
+            assert_eq!(last_of("a"), Some(Some(Bytes::from_static(b"a-99"))));
             assert_eq!(last_of("b"), Some(None), "tombstones are kept");
-            assert_eq!(last_of("c"), Some(Some(b"c-0".to_vec())));
+            assert_eq!(last_of("c"), Some(Some(Bytes::from_static(b"c-0"))));
             records.len()
         };
         for log in logs(dir.path(), small_segments()) {

@@ -13,7 +13,7 @@
 //! at eight bytes. Everything is little endian: the files never leave this machine.
 
 use crate::error::{Error, Result};
-use crate::topic::{Header, Record};
+use crate::topic::{Bytes, Header, Record};
 
 /// Bytes before the body: the length and the CRC.
 pub(crate) const FRAME_HEADER: usize = 8;
@@ -30,9 +30,9 @@ pub(crate) fn frame_len(record: &Record) -> usize {
         + 8
         + 8
         + 4
-        + record.key.as_ref().map_or(0, Vec::len)
+        + record.key.as_ref().map_or(0, |k| k.len())
         + 4
-        + record.value.as_ref().map_or(0, Vec::len)
+        + record.value.as_ref().map_or(0, |v| v.len())
         + 4
         + headers
 }
@@ -111,8 +111,8 @@ pub(crate) fn decode(body: &[u8], partition: i32) -> Result<Record> {
     let mut reader = Reader { bytes: body, pos: 0 };
     let offset = reader.i64()?;
     let timestamp = reader.i64()?;
-    let key = reader.bytes()?;
-    let value = reader.bytes()?;
+    let key = reader.bytes()?.map(Bytes::copy_from_slice);
+    let value = reader.bytes()?.map(Bytes::copy_from_slice);
     let count = reader.u32()? as usize;
     // Each header takes at least eight bytes: never trust a count the body cannot hold.
     if count > reader.remaining() / 8 {
@@ -123,7 +123,7 @@ pub(crate) fn decode(body: &[u8], partition: i32) -> Result<Record> {
         let name_len = reader.u32()? as usize;
         let name =
             String::from_utf8(reader.take(name_len)?.to_vec()).map_err(|_| corrupt("header name is not utf-8"))?;
-        headers.push((name, reader.bytes()?));
+        headers.push((name, reader.bytes()?.map(<[u8]>::to_vec)));
     }
     if reader.remaining() != 0 {
         return Err(corrupt("trailing bytes after the record"));
@@ -169,12 +169,12 @@ impl<'a> Reader<'a> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
-    fn bytes(&mut self) -> Result<Option<Vec<u8>>> {
+    fn bytes(&mut self) -> Result<Option<&'a [u8]>> {
         let len = i32::from_le_bytes(self.array()?);
         match len {
             -1 => Ok(None),
             n if n < 0 => Err(corrupt("negative length")),
-            n => Ok(Some(self.take(n as usize)?.to_vec())),
+            n => Ok(Some(self.take(n as usize)?)),
         }
     }
 }
@@ -188,7 +188,7 @@ mod tests {
             partition: 3,
             offset: 42,
             timestamp: -7,
-            key: Some(vec![]),
+            key: Some(Bytes::new()),
             value: None,
             headers: vec![("a".into(), None), ("b".into(), Some(vec![])), ("c".into(), Some(b"x".to_vec()))],
         }

@@ -14,21 +14,27 @@ mod segment;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use bytes::Bytes;
+
 use crate::error::Result;
 
 /// A record header: a name and optional bytes (Kafka allows a null header value).
 pub type Header = (String, Option<Vec<u8>>);
 
 /// A record as stored in a partition.
+///
+/// Keys and values are [`Bytes`]: cheap to clone, and able to share one buffer between many
+/// records, so a backend can hand out what it holds (or slices of what it fetched) without a
+/// copy and an allocation per record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub partition: i32,
     pub offset: i64,
     /// Milliseconds since the epoch (the record's ROWTIME unless a TIMESTAMP column overrides it).
     pub timestamp: i64,
-    pub key: Option<Vec<u8>>,
+    pub key: Option<Bytes>,
     /// `None` is a tombstone.
-    pub value: Option<Vec<u8>>,
+    pub value: Option<Bytes>,
     pub headers: Vec<Header>,
 }
 
@@ -39,8 +45,9 @@ pub struct ProducerRecord {
     /// round-robin for null keys).
     pub partition: Option<i32>,
     pub timestamp: i64,
-    pub key: Option<Vec<u8>>,
-    pub value: Option<Vec<u8>>,
+    /// Like [`Record`]'s: records produced from slices of one buffer share it.
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
     pub headers: Vec<Header>,
 }
 

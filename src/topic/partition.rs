@@ -337,8 +337,8 @@ mod tests {
         ProducerRecord {
             partition: None,
             timestamp: ts,
-            key: Some(key.as_bytes().to_vec()),
-            value: Some(vec![b'x'; 40]),
+            key: Some(crate::topic::Bytes::copy_from_slice(key.as_bytes())),
+            value: Some(vec![b'x'; 40].into()),
             headers: vec![],
         }
     }

@@ -159,15 +159,15 @@ mod tests {
             partition: 2,
             offset: 7,
             timestamp: 1_647_618_802_989,
-            key: Some(b"user_1".to_vec()),
-            value: Some(br#"{"PAGEID":"page_3"}"#.to_vec()),
+            key: Some(b"user_1".to_vec().into()),
+            value: Some(br#"{"PAGEID":"page_3"}"#.to_vec().into()),
             headers: Vec::new(),
         };
         assert_eq!(
             format_record(&record),
             r#"rowtime: 2022/03/18 15:53:22.989 Z, key: user_1, value: {"PAGEID":"page_3"}, partition: 2"#
         );
-        let tombstone = Record { key: Some(vec![0, 0, 0, 42]), value: None, ..record };
+        let tombstone = Record { key: Some(vec![0, 0, 0, 42].into()), value: None, ..record };
         assert!(format_record(&tombstone).contains("key: 42, value: <null>"));
     }
 
@@ -187,8 +187,8 @@ mod tests {
         backend.create_topic("Clicks", &config).unwrap();
         let records = (0..5)
             .map(|i| crate::topic::ProducerRecord {
-                key: Some(format!("k{i}").into_bytes()),
-                value: Some(format!("v{i}").into_bytes()),
+                key: Some(format!("k{i}").into_bytes().into()),
+                value: Some(format!("v{i}").into_bytes().into()),
                 timestamp: i,
                 ..Default::default()
             })

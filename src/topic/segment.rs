@@ -24,8 +24,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::topic::Record;
 use crate::topic::frame::{self, FRAME_HEADER, FrameHeader};
+use crate::topic::{Bytes, Record};
 
 /// Bytes between two entries of the sparse offset index: a read decodes at most this much
 /// before reaching its start offset.
@@ -291,6 +291,12 @@ impl Segment {
                 records.retain(|r| keep(r));
                 if records.len() == before {
                     return Ok(false);
+                }
+                // A record's bytes may slice a buffer shared with the records of its batch:
+                // the survivors get their own copies, so the buffers of the removed ones go.
+                for record in records.iter_mut() {
+                    record.key = record.key.as_deref().map(Bytes::copy_from_slice);
+                    record.value = record.value.as_deref().map(Bytes::copy_from_slice);
                 }
                 *bytes = records.iter().map(|r| frame::frame_len(r) as u64).sum();
                 let max_ts = records.iter().map(|r| r.timestamp).max().unwrap_or(i64::MIN);
@@ -790,13 +796,31 @@ fn corrupt_error(path: &Path, pos: u64, reason: &str) -> Error {
 mod tests {
     use super::*;
 
+    #[test]
+    fn compacted_memory_records_stop_sharing_their_batch_buffer() {
+        let shared = crate::topic::Bytes::from(b"abcdef".to_vec());
+        let mut segment = Segment::memory(0);
+        for (offset, range) in [(0, 0..3), (1, 3..6)] {
+            let mut record = rec(offset, "k");
+            record.value = Some(shared.slice(range));
+            segment.append(record).unwrap();
+        }
+        let mut scratch = Vec::new();
+        assert!(segment.retain(0, &mut scratch, |r| r.offset == 1).unwrap());
+        let mut out = Vec::new();
+        segment.read(0, 10, 0, &mut out, &mut scratch).unwrap();
+        let value = out[0].value.clone().unwrap();
+        assert_eq!(&value[..], b"def");
+        assert!(!shared.as_ptr_range().contains(&value.as_ptr()), "the survivor still slices the batch buffer");
+    }
+
     fn rec(offset: i64, key: &str) -> Record {
         Record {
             partition: 0,
             offset,
             timestamp: offset * 10,
-            key: Some(key.as_bytes().to_vec()),
-            value: Some(vec![b'v'; 50]),
+            key: Some(crate::topic::Bytes::copy_from_slice(key.as_bytes())),
+            value: Some(vec![b'v'; 50].into()),
             headers: vec![],
         }
     }
