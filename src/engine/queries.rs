@@ -920,6 +920,9 @@ fn spawn_push(
     // An aggregation coalesces the updates of a batch per key; a watcher of a push query
     // expects each update (ksqlDB with its record cache off), so it steps record by record.
     let step = if matches!(select, Operator::Aggregate(_)) { 1 } else { BATCH_SIZE };
+    // A query reading one topic sleeps on that topic's signal alone (a join reads two, and a
+    // repartitioning aggregation an internal topic too: those wake on any write).
+    let wait_topic = matches!(select, Operator::Select(_)).then(|| source.topic.clone());
     std::thread::Builder::new()
         .name("push-query".into())
         .spawn(move || {
@@ -957,7 +960,10 @@ fn spawn_push(
                                 }
                             }
                         }
-                        Ok(None) => backend.wait_for_data(Duration::from_millis(100)),
+                        Ok(None) => match &wait_topic {
+                            Some(topic) => backend.wait_for_topic(topic, Duration::from_millis(100)),
+                            None => backend.wait_for_data(Duration::from_millis(100)),
+                        },
                         Err(e) => {
                             let _ = tx.send(Err(e));
                             flag.store(true, Ordering::Release);

@@ -91,6 +91,10 @@ struct Topic {
     partitions: Vec<Mutex<Partition>>,
     /// Round-robin state for null keys.
     partitioner: Partitioner,
+    /// Signalled when records are appended to this topic: readers of one topic (push queries)
+    /// sleep on it rather than on the log-wide signal, so writes elsewhere (changelogs, sinks,
+    /// the command log) do not wake them.
+    signal: Signal,
 }
 
 impl Topic {
@@ -220,7 +224,14 @@ impl EmbeddedLog {
         let partitions = (0..config.partitions)
             .map(|p| Partition::open(p, dir.join(p.to_string()), options.segment_bytes).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Some(Topic { name: name.to_string(), config, dir: Some(dir), partitions, partitioner: Partitioner::new() }))
+        Ok(Some(Topic {
+            name: name.to_string(),
+            config,
+            dir: Some(dir),
+            partitions,
+            partitioner: Partitioner::new(),
+            signal: Signal::default(),
+        }))
     }
 
     /// Creates the files of a new topic. `topic.json` is written last, atomically: until it
@@ -245,6 +256,7 @@ impl EmbeddedLog {
             dir: Some(dir),
             partitions,
             partitioner: Partitioner::new(),
+            signal: Signal::default(),
         })
     }
 
@@ -282,6 +294,7 @@ impl TopicBackend for EmbeddedLog {
                     .map(|p| Mutex::new(Partition::in_memory(p, self.options.segment_bytes)))
                     .collect(),
                 partitioner: Partitioner::new(),
+                signal: Signal::default(),
             },
         };
         topics.insert(name.to_string(), Arc::new(topic));
@@ -371,6 +384,7 @@ impl TopicBackend for EmbeddedLog {
             )
         };
         // Wake readers even after a partial failure: what was appended is readable.
+        topic.signal.notify();
         self.signal.notify();
         outcome.map(|()| result)
     }
@@ -422,6 +436,13 @@ impl TopicBackend for EmbeddedLog {
 
     fn wait_for_data(&self, timeout: Duration) {
         self.signal.wait(timeout);
+    }
+
+    fn wait_for_topic(&self, topic: &str, timeout: Duration) {
+        match self.topics.read().get(topic).cloned() {
+            Some(topic) => topic.signal.wait(timeout),
+            None => self.signal.wait(timeout),
+        }
     }
 }
 

@@ -130,6 +130,13 @@ pub trait TopicBackend: Send + Sync {
     /// Blocks until some topic may have new records or `timeout` passes. Spurious wake-ups are
     /// allowed; callers re-check their partitions.
     fn wait_for_data(&self, timeout: Duration);
+
+    /// Blocks until `topic` may have new records or `timeout` passes; by default, until any
+    /// topic may. Spurious wake-ups are allowed.
+    fn wait_for_topic(&self, topic: &str, timeout: Duration) {
+        let _ = topic;
+        self.wait_for_data(timeout);
+    }
 }
 
 /// A shared handle on a backend.
