@@ -58,6 +58,8 @@ pub(crate) struct Inner {
     /// one request's SET cannot leak into another's statements. Re-entrant: RUN SCRIPT
     /// executes statements from inside a statement.
     pub(crate) requests: parking_lot::ReentrantMutex<()>,
+    /// Running shared push queries by statement (see `queries::Fanout`).
+    pub(crate) fanouts: Arc<Mutex<std::collections::HashMap<String, Arc<queries::Fanout>>>>,
 }
 
 /// The settings one request runs with: ksqlDB's `streamsProperties` and `sessionVariables`.
@@ -114,6 +116,7 @@ impl Engine {
             queries: RunningQueries::new(background),
             tables: Mutex::new(std::collections::HashMap::new()),
             requests: parking_lot::ReentrantMutex::new(()),
+            fanouts: Arc::new(Mutex::new(std::collections::HashMap::new())),
         });
         let engine = Engine { inner };
         engine.replay()?;

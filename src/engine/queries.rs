@@ -729,13 +729,26 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
     let columns = result_columns(&plan.columns);
     match query.emit {
         Some(_) => {
+            let latest =
+                state.property(&inner.config, "auto.offset.reset").is_some_and(|v| v.eq_ignore_ascii_case("latest"));
+            // Push queries that start at the end of their source see the same rows from then
+            // on: identical ones share one running query (see `Fanout`).
+            let share = latest.then(|| format!("{query:?}"));
+            if let Some(key) = &share
+                && let Some(push) = join_fanout(inner, key, &plan.source, &columns, plan.limit)
+            {
+                return Ok(StatementResult::Push(push));
+            }
             let positions = start_positions(inner, &state, &plan.source, None)?;
             drop(state);
             let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
             let limit = plan.limit;
             let source = plan.source.clone();
             let op = Operator::Select(Box::new(SelectQuery::new(plan, reader, log)));
-            Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), &source, columns, limit)?))
+            match share {
+                Some(key) => Ok(StatementResult::Push(start_fanout(inner, key, op, &source, columns, limit)?)),
+                None => Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), &source, columns, limit)?)),
+            }
         }
         None if plan.source.kind == SourceKind::Table => {
             // A pull query on a table: answered from its materialized view.
@@ -901,6 +914,172 @@ fn push_rows(batch: &arrow::array::RecordBatch, width: usize, table: bool) -> Ve
         .collect()
 }
 
+/// Push queries over the same statement, all starting at the latest offsets, share one
+/// running query: one thread reads, decodes and projects each record once and hands the rows
+/// to every subscriber, instead of one thread per client doing the same work (hundreds of
+/// clients following one stream otherwise wake hundreds of threads per record).
+///
+/// Each subscriber keeps its own bounded channel, LIMIT and cancel flag. One whose channel is
+/// full is not waited for (that would stall the others): it is dropped with its `overflow`
+/// flag set, so that its consumer ends with an error rather than silently missing rows.
+pub(crate) struct Fanout {
+    subscribers: Mutex<Vec<Subscriber>>,
+}
+
+/// The sending side of a push query's rows (with their tombstone flags).
+type RowSender = std::sync::mpsc::SyncSender<Result<(Vec<serde_json::Value>, bool)>>;
+
+struct Subscriber {
+    tx: Option<RowSender>,
+    notify: Arc<tokio::sync::Notify>,
+    cancel: Arc<AtomicBool>,
+    reached: Arc<AtomicBool>,
+    overflow: Arc<AtomicBool>,
+    limit: Option<u64>,
+    sent: u64,
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        // Close the channel first, then wake the consumer so that it sees it closed.
+        self.tx.take();
+        self.cancel.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+}
+
+/// A new subscriber and the consumer's side of it.
+fn subscriber(id: String, columns: Vec<ResultColumn>, limit: Option<u64>, table: bool) -> (Subscriber, PushQuery) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(PUSH_BUFFER_ROWS);
+    let cancel = Arc::new(AtomicBool::new(limit == Some(0)));
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let reached = Arc::new(AtomicBool::new(limit == Some(0)));
+    let overflow = Arc::new(AtomicBool::new(false));
+    let sub = Subscriber {
+        tx: Some(tx),
+        notify: notify.clone(),
+        cancel: cancel.clone(),
+        reached: reached.clone(),
+        overflow: overflow.clone(),
+        limit,
+        sent: 0,
+    };
+    let push = PushQuery { id, columns, limit, table, rows: rx, cancel, notify, limit_reached: reached, overflow };
+    (sub, push)
+}
+
+fn push_id(source: &Source) -> String {
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("transient_{}_{}", source.name, NEXT_ID.fetch_add(1, Ordering::Relaxed) + 1)
+}
+
+/// Subscribes to a running shared query, if there is one for `key`.
+fn join_fanout(
+    inner: &Inner,
+    key: &str,
+    source: &Source,
+    columns: &[ResultColumn],
+    limit: Option<u64>,
+) -> Option<PushQuery> {
+    let fanouts = inner.fanouts.lock();
+    let fanout = fanouts.get(key)?;
+    let (sub, push) = subscriber(push_id(source), columns.to_vec(), limit, source.kind == SourceKind::Table);
+    fanout.subscribers.lock().push(sub);
+    Some(push)
+}
+
+/// Starts a shared query for `key` with its first subscriber.
+fn start_fanout(
+    inner: &Inner,
+    key: String,
+    mut op: Operator,
+    source: &Source,
+    columns: Vec<ResultColumn>,
+    limit: Option<u64>,
+) -> Result<PushQuery> {
+    let width = columns.len();
+    let table = source.kind == SourceKind::Table;
+    let (sub, push) = subscriber(push_id(source), columns, limit, table);
+    let fanout = Arc::new(Fanout { subscribers: Mutex::new(vec![sub]) });
+    inner.fanouts.lock().insert(key.clone(), fanout.clone());
+    let registry = inner.fanouts.clone();
+    let registered = key.clone();
+    let backend = inner.backend.clone();
+    let topic = source.topic.clone();
+    let started = std::thread::Builder::new().name("push-query".into()).spawn(move || {
+        loop {
+            {
+                let mut subscribers = fanout.subscribers.lock();
+                subscribers.retain(|s| !s.cancel.load(Ordering::Acquire));
+                if subscribers.is_empty() {
+                    // Unregister under the registry's lock: a subscriber joining now either
+                    // found this fan-out before (and is in the list, checked again here) or
+                    // starts a new one.
+                    drop(subscribers);
+                    let mut fanouts = registry.lock();
+                    if fanout.subscribers.lock().is_empty() {
+                        if fanouts.get(&key).is_some_and(|f| Arc::ptr_eq(f, &fanout)) {
+                            fanouts.remove(&key);
+                        }
+                        return;
+                    }
+                    continue;
+                }
+            }
+            match op.step(BATCH_SIZE) {
+                Ok(Some(batch)) => {
+                    let rows = push_rows(&batch, width, table);
+                    let mut subscribers = fanout.subscribers.lock();
+                    for s in subscribers.iter_mut() {
+                        for row in &rows {
+                            if s.cancel.load(Ordering::Acquire) {
+                                break;
+                            }
+                            let Some(tx) = &s.tx else { break };
+                            match tx.try_send(Ok(row.clone())) {
+                                Ok(()) => {
+                                    s.sent += 1;
+                                    if s.limit.is_some_and(|l| s.sent >= l) {
+                                        s.reached.store(true, Ordering::Release);
+                                        s.cancel.store(true, Ordering::Release);
+                                    }
+                                }
+                                Err(std::sync::mpsc::TrySendError::Full(_)) => {
+                                    s.overflow.store(true, Ordering::Release);
+                                    s.cancel.store(true, Ordering::Release);
+                                }
+                                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                                    s.cancel.store(true, Ordering::Release);
+                                }
+                            }
+                        }
+                        s.notify.notify_one();
+                    }
+                }
+                Ok(None) => backend.wait_for_topic(&topic, Duration::from_millis(100)),
+                Err(e) => {
+                    let mut fanouts = registry.lock();
+                    if fanouts.get(&key).is_some_and(|f| Arc::ptr_eq(f, &fanout)) {
+                        fanouts.remove(&key);
+                    }
+                    drop(fanouts);
+                    for s in fanout.subscribers.lock().drain(..) {
+                        if let Some(tx) = &s.tx {
+                            let _ = tx.try_send(Err(e.clone()));
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+    });
+    if let Err(e) = started {
+        inner.fanouts.lock().remove(&registered);
+        return Err(Error::external(format!("cannot start a push query: {e}")));
+    }
+    Ok(push)
+}
+
 fn spawn_push(
     mut select: Operator,
     backend: SharedBackend,
@@ -908,8 +1087,7 @@ fn spawn_push(
     columns: Vec<ResultColumn>,
     limit: Option<u64>,
 ) -> Result<PushQuery> {
-    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let id = format!("transient_{}_{}", source.name, NEXT_ID.fetch_add(1, Ordering::Relaxed) + 1);
+    let id = push_id(source);
     let (tx, rx) = std::sync::mpsc::sync_channel(PUSH_BUFFER_ROWS);
     let cancel = Arc::new(AtomicBool::new(false));
     let notify = Arc::new(tokio::sync::Notify::new());
@@ -936,7 +1114,7 @@ fn spawn_push(
                 }
             }
             let _wake = WakeOnExit(waker.clone());
-            let mut run = move |tx: std::sync::mpsc::SyncSender<Result<(Vec<serde_json::Value>, bool)>>| {
+            let mut run = move |tx: RowSender| {
                 let mut sent: u64 = 0;
                 if limit == Some(0) {
                     reached.store(true, Ordering::Release);
@@ -975,5 +1153,6 @@ fn spawn_push(
             run(tx);
         })
         .map_err(|e| Error::external(format!("cannot start a push query: {e}")))?;
-    Ok(PushQuery { id, columns, limit, table, rows: rx, cancel, notify, limit_reached })
+    let overflow = Arc::new(AtomicBool::new(false));
+    Ok(PushQuery { id, columns, limit, table, rows: rx, cancel, notify, limit_reached, overflow })
 }

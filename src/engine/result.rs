@@ -134,6 +134,8 @@ pub struct PushQuery {
     pub(crate) notify: Arc<tokio::sync::Notify>,
     /// Set when the query stopped because it reached its LIMIT.
     pub(crate) limit_reached: Arc<AtomicBool>,
+    /// Set when a shared query dropped this consumer for leaving its buffer full.
+    pub(crate) overflow: Arc<AtomicBool>,
 }
 
 impl PushQuery {
@@ -190,6 +192,12 @@ impl PushQuery {
     /// True when the query ended because it returned LIMIT rows (ksqlDB's "Limit Reached").
     pub fn limit_reached(&self) -> bool {
         self.limit_reached.load(Ordering::Acquire)
+    }
+
+    /// True when the consumer fell a whole buffer behind a shared query and was dropped: rows
+    /// after the ones it received were not delivered.
+    pub fn overflowed(&self) -> bool {
+        self.overflow.load(Ordering::Acquire)
     }
 
     /// A handle that cancels the query from another thread (Ctrl-C, /close-query).

@@ -425,6 +425,11 @@ async fn pump(
                 None => {
                     if push.limit_reached() {
                         last = writer.final_message("Limit Reached");
+                    } else if push.overflowed() {
+                        last = Some(writer.error(
+                            code::SERVER_ERROR,
+                            "Disconnected: the client fell a whole buffer behind the query's results",
+                        ));
                     }
                     break;
                 }
