@@ -155,3 +155,50 @@ fn windowed_sources_expose_their_window_bounds() {
         assert_eq!(rows, vec![expected], "{stream}");
     }
 }
+
+#[test]
+fn identical_push_queries_share_a_query_and_a_lagging_one_is_dropped_with_a_flag() {
+    let engine = Engine::open(EngineConfig { data_dir: None, background: true, ..Default::default() }).unwrap();
+    engine
+        .execute(
+            "CREATE STREAM s (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);
+             SET 'auto.offset.reset'='latest';",
+        )
+        .unwrap();
+    let start = || match engine.execute("SELECT * FROM s EMIT CHANGES;").unwrap().pop().unwrap() {
+        StatementResult::Push(push) => push,
+        other => panic!("expected a push query, got {other:?}"),
+    };
+    let (reader, idle) = (start(), start());
+    assert_ne!(reader.id, idle.id);
+    // More rows than one consumer's buffer holds; `reader` keeps up, `idle` reads nothing.
+    let total = 3000;
+    let backend = engine.backend();
+    let mut received = 0;
+    for chunk in 0..30 {
+        let records = (0..100)
+            .map(|i| rivulet::topic::ProducerRecord {
+                partition: Some(0),
+                timestamp: 1,
+                key: Some(format!("k{}", chunk * 100 + i).into_bytes().into()),
+                value: Some(format!(r#"{{"V":{i}}}"#).into_bytes().into()),
+                headers: Vec::new(),
+            })
+            .collect();
+        backend.produce("s", records).unwrap();
+        while received < (chunk + 1) * 100 {
+            reader.next_timeout(Duration::from_secs(10)).expect("the reading consumer gets every row").unwrap();
+            received += 1;
+        }
+    }
+    assert_eq!(received, total);
+    assert!(!reader.overflowed());
+    // The idle one got a buffer's worth, then was dropped with its flag set.
+    let mut buffered = 0;
+    while idle.next_timeout(Duration::from_millis(200)).is_some() {
+        buffered += 1;
+    }
+    assert!(buffered > 0 && buffered < total, "{buffered}");
+    assert!(idle.overflowed());
+    assert!(!idle.limit_reached());
+}
