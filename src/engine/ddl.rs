@@ -179,14 +179,7 @@ pub(crate) fn insert_values(
     columns: Option<&[String]>,
     values: &[Expr],
 ) -> Result<StatementResult> {
-    let source = inner.state.lock().catalog.require_source(target)?.clone();
-    if source.read_only {
-        return Err(Error::user(format!(
-            "Cannot insert values into read-only {}: {}",
-            kind_noun(source.kind),
-            source.name
-        )));
-    }
+    let source = insertable_source(inner, target)?;
     let names: Vec<String> = match columns {
         Some(names) => names.to_vec(),
         None => source.columns.iter().map(|c| c.name.clone()).collect(),
@@ -292,10 +285,8 @@ fn write_row(
     Ok(())
 }
 
-/// One row of `/inserts-stream`: a JSON object of column name to value, decoded as the JSON
-/// format decodes a record (so types convert exactly as they do for records on a topic).
-/// `ROWTIME` sets the record's timestamp.
-pub(crate) fn insert_json(inner: &Inner, target: &str, row: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+/// The source an INSERT writes to: it must exist and not be read-only.
+fn insertable_source(inner: &Inner, target: &str) -> Result<Source> {
     let source = inner.state.lock().catalog.require_source(target)?.clone();
     if source.read_only {
         return Err(Error::user(format!(
@@ -304,6 +295,14 @@ pub(crate) fn insert_json(inner: &Inner, target: &str, row: &serde_json::Map<Str
             source.name
         )));
     }
+    Ok(source)
+}
+
+/// One row of `/inserts-stream`: a JSON object of column name to value, decoded as the JSON
+/// format decodes a record (so types convert exactly as they do for records on a topic).
+/// `ROWTIME` sets the record's timestamp.
+pub(crate) fn insert_json(inner: &Inner, target: &str, row: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    let source = insertable_source(inner, target)?;
     if source.kind != SourceKind::Stream {
         return Err(Error::user(format!("Inserts are only supported into streams, and {} is a table.", source.name)));
     }

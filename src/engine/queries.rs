@@ -885,14 +885,8 @@ const PUSH_BUFFER_ROWS: usize = 1024;
 /// The rows of an output batch (without its trailing ROWTIME, headers and null flag) as JSON
 /// values.
 pub(crate) fn batch_rows(batch: &arrow::array::RecordBatch, width: usize) -> Vec<Vec<serde_json::Value>> {
-    use arrow::array::{Array, AsArray};
-    // The null-value flag follows ROWTIME and the headers; a row a table query deleted (a
-    // tombstone) is not a result row.
-    let tombstone = batch.columns().get(width + 2).and_then(|c| c.as_boolean_opt());
-    (0..batch.num_rows())
-        .filter(|&row| tombstone.is_none_or(|t| !(t.is_valid(row) && t.value(row))))
-        .map(|row| (0..width).map(|c| crate::format::array_value_to_json(batch.column(c).as_ref(), row)).collect())
-        .collect()
+    // A row a table query deleted (a tombstone) is not a result row.
+    push_rows(batch, width, false).into_iter().map(|(row, _)| row).collect()
 }
 
 /// The rows of a push query's output batch with their tombstone flags: a table's changelog
@@ -900,6 +894,7 @@ pub(crate) fn batch_rows(batch: &arrow::array::RecordBatch, width: usize) -> Vec
 /// shows; a stream's null-valued records are no rows at all.
 fn push_rows(batch: &arrow::array::RecordBatch, width: usize, table: bool) -> Vec<(Vec<serde_json::Value>, bool)> {
     use arrow::array::{Array, AsArray};
+    // The null-value flag follows ROWTIME and the headers.
     let flags = batch.columns().get(width + 2).and_then(|c| c.as_boolean_opt());
     (0..batch.num_rows())
         .filter_map(|row| {

@@ -584,11 +584,12 @@ pub fn default_column_name(expr: &ast::Expr, index: usize) -> String {
     }
 }
 
-fn is_comparison(op: BinaryOp) -> bool {
+pub(crate) fn is_comparison(op: BinaryOp) -> bool {
     matches!(op, BinaryOp::Eq | BinaryOp::NotEq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq)
 }
 
-fn op_symbol(op: BinaryOp) -> &'static str {
+/// An operator as SQL writes it, for messages.
+pub(crate) fn op_symbol(op: BinaryOp) -> &'static str {
     match op {
         BinaryOp::Or => "OR",
         BinaryOp::And => "AND",
@@ -607,7 +608,8 @@ fn op_symbol(op: BinaryOp) -> &'static str {
     }
 }
 
-fn comparison_name(op: BinaryOp) -> &'static str {
+/// ksqlDB's name of a comparison operator, for messages.
+pub(crate) fn comparison_name(op: BinaryOp) -> &'static str {
     match op {
         BinaryOp::Lt => "LESS_THAN",
         BinaryOp::LtEq => "LESS_THAN_OR_EQUAL",

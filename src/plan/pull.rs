@@ -9,6 +9,7 @@
 
 use crate::catalog::{ColumnRole, Source};
 use crate::error::{Error, Result};
+use crate::plan::expr::{comparison_name, is_comparison, op_symbol};
 use crate::sql::ast::{BinaryOp, Expr, Literal, Query, SelectItem};
 use crate::sql::types::SqlType;
 
@@ -107,16 +108,9 @@ fn key_column<'a>(expr: &Expr, source: &'a Source) -> Option<&'a crate::catalog:
     }
 }
 
+/// ksqlDB's name of a comparison operator, `None` for other operators.
 fn comparison(op: BinaryOp) -> Option<&'static str> {
-    Some(match op {
-        BinaryOp::Eq => "EQUAL",
-        BinaryOp::NotEq => "NOT_EQUAL",
-        BinaryOp::Lt => "LESS_THAN",
-        BinaryOp::LtEq => "LESS_THAN_OR_EQUAL",
-        BinaryOp::Gt => "GREATER_THAN",
-        BinaryOp::GtEq => "GREATER_THAN_OR_EQUAL",
-        _ => return None,
-    })
+    is_comparison(op).then(|| comparison_name(op))
 }
 
 /// The type of a literal as ksqlDB names it, and whether it is numeric.
@@ -159,7 +153,7 @@ fn check_types(conjunct: &Expr, source: &Source) -> Result<()> {
                 return Err(Error::user(format!(
                     "Error in WHERE expression: Comparison with NULL not supported: {} {} NULL\nUse 'IS NULL' or 'IS NOT NULL' instead.\n{statement}",
                     column.ty,
-                    symbol(*op)
+                    op_symbol(*op)
                 )));
             };
             let mismatch = match column.ty {
@@ -278,25 +272,6 @@ fn check_key_bounds(disjunct: &Expr, conjuncts: &[&Expr], source: &Source) -> Re
     Ok(())
 }
 
-fn symbol(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Eq => "=",
-        BinaryOp::NotEq => "<>",
-        BinaryOp::Lt => "<",
-        BinaryOp::LtEq => "<=",
-        BinaryOp::Gt => ">",
-        BinaryOp::GtEq => ">=",
-        BinaryOp::And => "AND",
-        BinaryOp::Or => "OR",
-        BinaryOp::Plus => "+",
-        BinaryOp::Minus => "-",
-        BinaryOp::Multiply => "*",
-        BinaryOp::Divide => "/",
-        BinaryOp::Modulo => "%",
-        BinaryOp::Concat => "||",
-    }
-}
-
 fn render_literal(literal: &Literal) -> String {
     match literal {
         Literal::Null => "null".into(),
@@ -314,7 +289,7 @@ fn render(expr: &Expr) -> String {
     match expr {
         Expr::Column { name, .. } => name.clone(),
         Expr::Literal(literal) => render_literal(literal),
-        Expr::Binary { op, left, right } => format!("({} {} {})", render(left), symbol(*op), render(right)),
+        Expr::Binary { op, left, right } => format!("({} {} {})", render(left), op_symbol(*op), render(right)),
         Expr::InList { expr, list, negated } => format!(
             "({} {}IN ({}))",
             render(expr),
