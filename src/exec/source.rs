@@ -72,6 +72,8 @@ pub struct SourceReader {
     log: ProcessingLog,
     /// Per value column, whether the query reads it (`None`: all are decoded).
     value_used: Option<Vec<bool>>,
+    /// The records of the last poll, kept so that every poll reuses one buffer.
+    buffer: Vec<Record>,
 }
 
 impl SourceReader {
@@ -95,6 +97,7 @@ impl SourceReader {
             timestamps,
             log,
             value_used: None,
+            buffer: Vec::new(),
         })
     }
 
@@ -166,17 +169,19 @@ impl SourceReader {
     /// Reads up to `max` records (partitions in turn) and decodes them into a batch.
     /// `Ok(None)` when nothing was pending.
     pub fn poll(&mut self, max: usize) -> Result<Option<RecordBatch>> {
-        let records = crate::topic::read_round_robin(
+        let mut records = std::mem::take(&mut self.buffer);
+        crate::topic::read_round_robin_into(
             self.backend.as_ref(),
             &self.source.topic,
             &mut self.positions,
             &mut self.next_partition,
             max,
+            &mut records,
         )?;
-        if records.is_empty() {
-            return Ok(None);
-        }
-        self.decode(&records).map(Some)
+        let batch = if records.is_empty() { None } else { Some(self.decode(&records)) };
+        records.clear();
+        self.buffer = records;
+        batch.transpose()
     }
 
     /// Decodes records into a batch of this reader's schema; bad records are logged and left out.

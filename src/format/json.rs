@@ -115,7 +115,7 @@ impl super::Decode for JsonDecoder {
     fn decode(&mut self, bytes: &[u8], columns: &mut [ColumnBuilder]) -> Res<()> {
         // Validating the whole record once means every slice cut at an ASCII delimiter is
         // valid UTF-8 too, so strings can be copied into STRING columns unchecked.
-        if std::str::from_utf8(bytes).is_err() {
+        if simdutf8::basic::from_utf8(bytes).is_err() {
             return Err(DecodeError("the record is not valid UTF-8 JSON".into()));
         }
         let mut cur = Cursor { b: bytes, pos: 0 };
@@ -234,6 +234,24 @@ fn decode_fields(
         if cur.peek() != Some(b'"') {
             return Err(cur.syntax_error("expected a field name"));
         }
+        // Records of one topic mostly repeat their field names in order: when the name
+        // remembered for this position follows, it is the key, with no scan for its end.
+        if top
+            && let Some((name, matches)) = scratch.top_matches.get(position)
+            && cur.b.get(cur.pos + 1..).is_some_and(|rest| rest.starts_with(name))
+            && cur.b.get(cur.pos + 1 + name.len()) == Some(&b'"')
+        {
+            cur.pos += name.len() + 2;
+            let matches = *matches;
+            position += 1;
+            decode_field_value(scratch, cur, names, columns, len, depth, base, matches, &mut hint)?;
+            cur.ws();
+            match cur.next() {
+                Some(b',') => continue,
+                Some(b'}') => return Ok(()),
+                _ => return Err(cur.syntax_error("expected ',' or '}' in an object")),
+            }
+        }
         let key = cur.string()?;
         let matches = if key.escaped {
             scratch.text.clear();
@@ -248,33 +266,7 @@ fn decode_fields(
             }
         };
         position += 1;
-        cur.ws();
-        if cur.peek() != Some(b':') {
-            return Err(cur.syntax_error("expected ':' after a field name"));
-        }
-        cur.pos += 1;
-        cur.ws();
-        let start = cur.pos;
-        let mut end = None;
-        for (i, quality) in matches.into_iter().flatten() {
-            let state = &mut scratch.states[base + i];
-            if *state > quality {
-                continue;
-            }
-            if *state != UNSET {
-                // A later field for the same column replaces the earlier one.
-                columns[i].truncate(len);
-            }
-            *state = quality;
-            hint = i + 1;
-            cur.pos = start;
-            decode_value(scratch, cur, &mut columns[i], depth + 1).map_err(|e| in_field(names.get(i), e))?;
-            end = Some(cur.pos);
-        }
-        match end {
-            Some(end) => cur.pos = end,
-            None => cur.skip_value(depth + 1)?,
-        }
+        decode_field_value(scratch, cur, names, columns, len, depth, base, matches, &mut hint)?;
         cur.ws();
         match cur.next() {
             Some(b',') => continue,
@@ -282,6 +274,51 @@ fn decode_fields(
             _ => return Err(cur.syntax_error("expected ',' or '}' in an object")),
         }
     }
+}
+
+/// Reads the `:` after a field name and the field's value into the columns the name
+/// `matches` (or skips it when it feeds none).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn decode_field_value(
+    scratch: &mut Scratch,
+    cur: &mut Cursor<'_>,
+    names: NameList<'_>,
+    columns: &mut [ColumnBuilder],
+    len: usize,
+    depth: u32,
+    base: usize,
+    matches: Matches,
+    hint: &mut usize,
+) -> Res<()> {
+    cur.ws();
+    if cur.peek() != Some(b':') {
+        return Err(cur.syntax_error("expected ':' after a field name"));
+    }
+    cur.pos += 1;
+    cur.ws();
+    let start = cur.pos;
+    let mut end = None;
+    for (i, quality) in matches.into_iter().flatten() {
+        let state = &mut scratch.states[base + i];
+        if *state > quality {
+            continue;
+        }
+        if *state != UNSET {
+            // A later field for the same column replaces the earlier one.
+            columns[i].truncate(len);
+        }
+        *state = quality;
+        *hint = i + 1;
+        cur.pos = start;
+        decode_value(scratch, cur, &mut columns[i], depth + 1).map_err(|e| in_field(names.get(i), e))?;
+        end = Some(cur.pos);
+    }
+    match end {
+        Some(end) => cur.pos = end,
+        None => cur.skip_value(depth + 1)?,
+    }
+    Ok(())
 }
 
 /// [`find_columns`] for the top-level field at `position`, remembered in `cache`. Column
@@ -804,27 +841,29 @@ impl<'a> Cursor<'a> {
             i += 1;
         }
         let first = i;
-        let mut v: i64 = 0;
+        let mut v: u64 = 0;
         while let Some(&c) = b.get(i) {
-            if !c.is_ascii_digit() {
+            let digit = c.wrapping_sub(b'0');
+            if digit > 9 {
                 break;
             }
-            let digit = i64::from(c - b'0');
-            // Accumulating negatively reaches i64::MIN too.
-            v = v.checked_mul(10)?;
-            v = if negative { v.checked_sub(digit)? } else { v.checked_add(digit)? };
+            // Up to 18 digits cannot overflow; longer numbers are for the general path.
+            v = v.wrapping_mul(10).wrapping_add(u64::from(digit));
             i += 1;
         }
+        let digits = i - first;
         // JSON wants a digit and no leading zero; a fraction, an exponent or a stray letter
         // is for the general path to read or reject.
-        if i == first || (b[first] == b'0' && i - first > 1) {
+        if digits == 0 || digits > 18 || (b[first] == b'0' && digits > 1) {
             return None;
         }
         if b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.') {
             return None;
         }
         self.pos = i;
-        Some(v)
+        // At most 18 digits: below 10^18, so the value and its negation fit an i64.
+        let v = v as i64;
+        Some(if negative { -v } else { v })
     }
 
     /// Reads the number starting at the cursor, checking JSON's number grammar.
@@ -1505,9 +1544,15 @@ mod tests {
                 r#"{"L": 0}"#,
                 r#"{"L": 12.9}"#,
                 r#"{"L": 1e2}"#,
+                r#"{"L": 999999999999999999}"#,
+                r#"{"L": -999999999999999999}"#,
+                r#"{"L": 1000000000000000000}"#,
             ],
         );
-        assert_eq!(cols[0].as_primitive::<Int64Type>().values().to_vec(), vec![i64::MIN, i64::MAX, 0, 0, 12, 100]);
+        assert_eq!(
+            cols[0].as_primitive::<Int64Type>().values().to_vec(),
+            vec![i64::MIN, i64::MAX, 0, 0, 12, 100, 999_999_999_999_999_999, -999_999_999_999_999_999, 10i64.pow(18)]
+        );
         assert!(decode_err(fields(), r#"{"L": 9223372036854775808}"#).contains("out of range"));
         for bad in [r#"{"L": 01}"#, r#"{"L": -}"#, r#"{"L": 1x}"#, r#"{"L": 1.}"#] {
             assert!(!decode_err(fields(), bad).is_empty(), "{bad}");

@@ -393,6 +393,10 @@ impl TopicBackend for EmbeddedLog {
         self.topic(topic)?.partition(partition)?.lock().read(offset, max)
     }
 
+    fn read_into(&self, topic: &str, partition: i32, offset: i64, max: usize, out: &mut Vec<Record>) -> Result<()> {
+        self.topic(topic)?.partition(partition)?.lock().read_into(offset, max, out)
+    }
+
     fn end_offset(&self, topic: &str, partition: i32) -> Result<i64> {
         Ok(self.topic(topic)?.partition(partition)?.lock().end_offset())
     }
@@ -783,6 +787,44 @@ mod tests {
             assert!(log.read("t", 0, 2, 10).unwrap().is_empty());
             assert!(log.read("t", 0, 0, 0).unwrap().is_empty());
             assert_eq!((log.start_offset("t", 0).unwrap(), log.end_offset("t", 0).unwrap()), (0, 2));
+        }
+    }
+
+    #[test]
+    fn round_robin_reads_append_to_a_reused_buffer_across_segments_and_partitions() {
+        let dir = tempfile::tempdir().unwrap();
+        for log in logs(dir.path(), small_segments()) {
+            log.create_topic("t", &config(2)).unwrap();
+            let records = (0..40)
+                .map(|i| ProducerRecord {
+                    partition: Some(i % 2),
+                    value: Some(Bytes::from(format!("v{i}"))),
+                    ..Default::default()
+                })
+                .collect();
+            log.produce("t", records).unwrap();
+            let mut positions = vec![(0, 0), (1, 0)];
+            let mut next = 0;
+            // A stale record from an earlier poll, which the next read must clear.
+            let mut buffer = log.read("t", 1, 19, 1).unwrap();
+            let mut seen = Vec::new();
+            loop {
+                crate::topic::read_round_robin_into(&log, "t", &mut positions, &mut next, 7, &mut buffer).unwrap();
+                if buffer.is_empty() {
+                    break;
+                }
+                // The buffer is cleared first, and never holds more than asked for.
+                assert!(buffer.len() <= 7);
+                seen.extend(buffer.iter().map(|r| (r.partition, r.offset)));
+            }
+            seen.sort();
+            let expected: Vec<(i32, i64)> = (0..2).flat_map(|p| (0..20).map(move |o| (p, o))).collect();
+            assert_eq!(seen, expected);
+            // Appending after what a buffer holds: `max` counts the new records only.
+            let mut out = log.read("t", 0, 0, 3).unwrap();
+            log.read_into("t", 1, 5, 4, &mut out).unwrap();
+            let got: Vec<(i32, i64)> = out.iter().map(|r| (r.partition, r.offset)).collect();
+            assert_eq!(got, vec![(0, 0), (0, 1), (0, 2), (1, 5), (1, 6), (1, 7), (1, 8)]);
         }
     }
 

@@ -112,6 +112,13 @@ pub trait TopicBackend: Send + Sync {
     /// compaction or retention are skipped). An offset at or past the end gives no records.
     fn read(&self, topic: &str, partition: i32, offset: i64, max: usize) -> Result<Vec<Record>>;
 
+    /// [`TopicBackend::read`] appending to `out`: a consumer that polls in a loop reuses one
+    /// buffer instead of allocating (and faulting in) a fresh one per poll.
+    fn read_into(&self, topic: &str, partition: i32, offset: i64, max: usize, out: &mut Vec<Record>) -> Result<()> {
+        out.extend(self.read(topic, partition, offset, max)?);
+        Ok(())
+    }
+
     /// The offset the next record of the partition will get.
     fn end_offset(&self, topic: &str, partition: i32) -> Result<i64>;
 
@@ -152,20 +159,36 @@ pub fn read_round_robin(
     next: &mut usize,
     max: usize,
 ) -> Result<Vec<Record>> {
-    let mut records: Vec<Record> = Vec::new();
+    let mut records = Vec::new();
+    read_round_robin_into(backend, topic, positions, next, max, &mut records)?;
+    Ok(records)
+}
+
+/// [`read_round_robin`] into a caller's buffer, which it clears first.
+pub fn read_round_robin_into(
+    backend: &dyn TopicBackend,
+    topic: &str,
+    positions: &mut [(i32, i64)],
+    next: &mut usize,
+    max: usize,
+    records: &mut Vec<Record>,
+) -> Result<()> {
+    records.clear();
     let count = positions.len();
     for i in 0..count {
         let index = (*next + i) % count;
         let (partition, offset) = positions[index];
-        let read = backend.read(topic, partition, offset, max - records.len())?;
-        if let Some(last) = read.last() {
+        let before = records.len();
+        backend.read_into(topic, partition, offset, max - before, records)?;
+        if records.len() > before
+            && let Some(last) = records.last()
+        {
             positions[index].1 = last.offset + 1;
-            records.extend(read);
         }
         if records.len() >= max {
             *next = (index + 1) % count;
             break;
         }
     }
-    Ok(records)
+    Ok(())
 }

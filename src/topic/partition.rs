@@ -257,21 +257,29 @@ impl Partition {
 
     /// Reads up to `max` records starting at `from` (or the start offset, if later).
     pub(crate) fn read(&mut self, from: i64, max: usize) -> Result<Vec<Record>> {
+        // Cap the up-front allocation: `max` is often "everything".
+        let mut out = Vec::with_capacity(max.min(1024));
+        self.read_into(from, max, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Partition::read`] appending up to `max` records to `out`.
+    pub(crate) fn read_into(&mut self, from: i64, max: usize, out: &mut Vec<Record>) -> Result<()> {
         self.check_live()?;
         if max == 0 || from >= self.next_offset {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let from = from.max(self.start_offset());
         let first = self.segments.partition_point(|s| s.base_offset() <= from).saturating_sub(1);
-        // Cap the up-front allocation: `max` is often "everything".
-        let mut out = Vec::with_capacity(max.min(1024));
+        // Segments fill `out` up to a total, counting what it held before.
+        let total = out.len().saturating_add(max);
         for segment in &mut self.segments[first..] {
-            segment.read(from, max, self.id, &mut out, &mut self.scratch)?;
-            if out.len() >= max {
+            segment.read(from, total, self.id, out, &mut self.scratch)?;
+            if out.len() >= total {
                 break;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Makes every appended record durable: writes buffers, fsyncs segments, saves the index
