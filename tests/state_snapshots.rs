@@ -1,6 +1,7 @@
 //! Local state snapshots: a restarted aggregation loads its newest snapshot and replays only
-//! the changelog written after it; a corrupt snapshot is skipped (an older one, or the whole
-//! changelog, takes its place); either way the table equals an uninterrupted run's.
+//! the changelog written after it (nothing after a clean stop, which snapshots); a corrupt
+//! snapshot is skipped (an older one, or the whole changelog, takes its place); either way the
+//! table equals an uninterrupted run's.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -101,29 +102,32 @@ fn first_phase(dir: &Path) {
 fn restart_loads_the_snapshot_and_replays_only_the_tail() {
     let dir = tempfile::tempdir().unwrap();
     first_phase(dir.path());
-    let (snapshotted_at, changelog_before_tail) = {
+    let (snapshotted_at, changelog_after_tail) = {
+        // A clean stop snapshotted everything: nothing to replay.
         let engine = engine(Some(dir.path()));
         let stats = engine.restore_stats("totals").unwrap();
-        let offset = stats.snapshot_offset.expect("a snapshot was written and loaded");
-        assert_eq!(stats.snapshot_entries, KEYS as u64);
-        // Twelve batches wrote up to 5,000 changed groups and a checkpoint each; a snapshot
-        // follows whenever the changelog grew by the state's size, so the replayed tail is
-        // what followed the last one, less than a state's worth.
         let end = changelog_end(&engine);
         assert!(end > 2 * KEYS as i64, "the changelog holds more than the state: {end}");
-        assert_eq!(stats.replayed_records, (end - offset) as u64);
-        assert!(stats.replayed_records < KEYS as u64, "replayed {} of {end}", stats.replayed_records);
+        assert_eq!(stats.snapshot_offset, Some(end));
+        assert_eq!(stats.snapshot_entries, KEYS as u64);
+        assert_eq!(stats.replayed_records, 0);
         assert_eq!(table(&engine), uninterrupted(&[(0..RECORDS, KEYS)]));
-        // A tail: 50 records on 50 keys, half of them new; too few for another snapshot.
+        // A tail: 50 records on 50 keys, half of them new; too few for a snapshot of its own.
         produce(&engine, RECORDS..RECORDS + 50, KEYS + 25);
         engine.run_to_completion(STEP).unwrap();
-        (offset, changelog_end(&engine))
+        (end, changelog_end(&engine))
     };
+    // As after a crash: the snapshot the stop wrote is not there.
+    let files = snapshot_files(dir.path());
+    let newest: i64 = files.last().unwrap().file_stem().unwrap().to_str().unwrap().parse().unwrap();
+    assert_eq!(newest, changelog_after_tail);
+    std::fs::remove_file(files.last().unwrap()).unwrap();
 
     let engine = engine(Some(dir.path()));
     let stats = engine.restore_stats("totals").unwrap();
     assert_eq!(stats.snapshot_offset, Some(snapshotted_at));
-    assert_eq!(stats.replayed_records, (changelog_before_tail - snapshotted_at) as u64);
+    assert_eq!(stats.replayed_records, (changelog_after_tail - snapshotted_at) as u64);
+    assert_eq!(stats.replayed_records, 51, "50 group entries and their checkpoint");
     assert!(!stats.fell_back);
     let phases = [(0..RECORDS, KEYS), (RECORDS..RECORDS + 50, KEYS + 25)];
     assert_eq!(table(&engine), uninterrupted(&phases));
@@ -143,13 +147,19 @@ fn a_corrupt_snapshot_falls_back_to_an_older_one_then_to_the_changelog() {
     let files = snapshot_files(dir.path());
     assert_eq!(files.len(), 2, "the newest two snapshots are kept: {files:?}");
 
+    // The newest (the stop's) is corrupt: the one before it, written while the query ran
+    // (once the changelog had grown by the state's size), is loaded and the changelog after
+    // it replayed.
     corrupt(&files[1]);
     {
         let engine = engine(Some(dir.path()));
         let stats = engine.restore_stats("totals").unwrap();
         let older: i64 = files[0].file_stem().unwrap().to_str().unwrap().parse().unwrap();
+        let end = changelog_end(&engine);
         assert_eq!(stats.snapshot_offset, Some(older));
-        assert_eq!(stats.replayed_records, (changelog_end(&engine) - older) as u64);
+        assert!(older < end);
+        assert_eq!(stats.replayed_records, (end - older) as u64);
+        assert!(stats.replayed_records < KEYS as u64, "replayed {} of {end}", stats.replayed_records);
         assert_eq!(table(&engine), expected);
     }
 

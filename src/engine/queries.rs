@@ -177,9 +177,23 @@ pub(crate) struct PersistentQuery {
     backend: SharedBackend,
     /// An aggregation's local snapshots (engines with a data directory only).
     snapshots: Option<SnapshotSchedule>,
+    /// Whether the state in memory is what the last durable checkpoint holds (false after a
+    /// step that failed half-way), so that a snapshot of it may be taken.
+    consistent: bool,
 }
 
 impl PersistentQuery {
+    /// On a clean stop: a snapshot of whatever the changelog gained since the last one, so
+    /// that the next start replays nothing.
+    fn snapshot_on_stop(&mut self) {
+        if !self.consistent {
+            return;
+        }
+        if let (Some(schedule), Operator::Aggregate(aggregator)) = (&mut self.snapshots, &self.op) {
+            schedule.maybe_snapshot(&self.id, &aggregator.lock(), &self.backend, true);
+        }
+    }
+
     /// EMIT FINAL at the end of input: every open window is written out.
     fn close_windows(&mut self) -> Result<()> {
         if let Operator::Aggregate(aggregator) = &self.op
@@ -197,6 +211,8 @@ impl PersistentQuery {
 
     /// Processes up to `max` records; returns how many input records were consumed.
     fn step(&mut self, max: usize) -> Result<usize> {
+        // Until the step's checkpoint is durable the state in memory may be ahead of it.
+        self.consistent = false;
         let before = self.op.progress();
         if let Some(mut out) = self.op.step(max)? {
             if let Some(extractor) = &self.sink_time {
@@ -215,16 +231,22 @@ impl PersistentQuery {
             self.backend.flush()?;
             self.backend.commit_offsets(&self.id, &offsets)?;
             if let (Some(schedule), Operator::Aggregate(aggregator)) = (&mut self.snapshots, &self.op) {
-                schedule.maybe_snapshot(&self.id, &aggregator.lock(), &self.backend);
+                schedule.maybe_snapshot(&self.id, &aggregator.lock(), &self.backend, false);
             }
         }
+        self.consistent = true;
         Ok((after - before).max(0) as usize)
     }
 }
 
 enum Runner {
     Manual(Box<PersistentQuery>),
-    Background { stop: Arc<AtomicBool>, thread: Option<JoinHandle<()>> },
+    /// `snapshot`: whether the thread snapshots the query's state once stopped.
+    Background {
+        stop: Arc<AtomicBool>,
+        snapshot: Arc<AtomicBool>,
+        thread: Option<JoinHandle<()>>,
+    },
 }
 
 /// The running persistent queries of an engine.
@@ -243,6 +265,8 @@ impl RunningQueries {
         let runner = if self.background {
             let stop = Arc::new(AtomicBool::new(false));
             let flag = stop.clone();
+            let snapshot = Arc::new(AtomicBool::new(false));
+            let snapshot_on_stop = snapshot.clone();
             let backend = query.backend.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("query-{id}"))
@@ -257,9 +281,12 @@ impl RunningQueries {
                             }
                         }
                     }
+                    if snapshot_on_stop.load(Ordering::Acquire) {
+                        query.snapshot_on_stop();
+                    }
                 })
                 .map_err(|e| Error::external(format!("cannot start a query thread: {e}")))?;
-            Runner::Background { stop, thread: Some(thread) }
+            Runner::Background { stop, snapshot, thread: Some(thread) }
         } else {
             Runner::Manual(Box::new(query))
         };
@@ -267,13 +294,20 @@ impl RunningQueries {
         Ok(())
     }
 
-    fn stop(&self, id: &str) {
+    /// Stops a query; with `snapshot`, its state is snapshotted first (a shutdown, so that the
+    /// next start restores from it; a TERMINATE drops the state instead).
+    fn stop(&self, id: &str, snapshot: bool) {
         let runner = self.queries.lock().remove(id);
-        if let Some(Runner::Background { stop, mut thread }) = runner {
-            stop.store(true, Ordering::Release);
-            if let Some(t) = thread.take() {
-                let _ = t.join();
+        match runner {
+            Some(Runner::Background { stop, snapshot: snapshot_on_stop, mut thread }) => {
+                snapshot_on_stop.store(snapshot, Ordering::Release);
+                stop.store(true, Ordering::Release);
+                if let Some(t) = thread.take() {
+                    let _ = t.join();
+                }
             }
+            Some(Runner::Manual(mut query)) if snapshot => query.snapshot_on_stop(),
+            _ => {}
         }
     }
 
@@ -281,7 +315,7 @@ impl RunningQueries {
     pub fn stop_all(&self) {
         let ids: Vec<String> = self.queries.lock().keys().cloned().collect();
         for id in ids {
-            self.stop(&id);
+            self.stop(&id, true);
         }
     }
 
@@ -525,8 +559,14 @@ fn build_persistent(
                 }
                 None => None,
             };
-            let mut aggregator =
-                Aggregator::new(plan, reader, log.clone(), Some(changelog), &aggregate_config(inner, state), repartition)?;
+            let mut aggregator = Aggregator::new(
+                plan,
+                reader,
+                log.clone(),
+                Some(changelog),
+                &aggregate_config(inner, state),
+                repartition,
+            )?;
             let started = Instant::now();
             let stats = aggregator.restore(&inner.backend, id, snapshots.as_ref().map(|s| &s.snapshots))?;
             if stats.checkpoint.is_some() {
@@ -551,6 +591,7 @@ fn build_persistent(
         log,
         backend: inner.backend.clone(),
         snapshots,
+        consistent: true,
     })
 }
 
@@ -583,13 +624,14 @@ impl SnapshotSchedule {
         }
     }
 
-    /// Writes a snapshot of `aggregator` if one is due. Called after a checkpoint is durable.
-    /// A failed snapshot is logged, not returned: the changelog still holds everything.
-    fn maybe_snapshot(&mut self, id: &str, aggregator: &Aggregator, backend: &SharedBackend) {
+    /// Writes a snapshot of `aggregator` if one is due, or (`now`) if anything was written
+    /// since the last one. Called after a checkpoint is durable. A failed snapshot is logged,
+    /// not returned: the changelog still holds everything.
+    fn maybe_snapshot(&mut self, id: &str, aggregator: &Aggregator, backend: &SharedBackend, now: bool) {
         let written = aggregator.changelog_written();
         let since = written.saturating_sub(self.written_at_last);
         let threshold = self.min_records.max(aggregator.entry_count() as u64);
-        if since == 0 || (since < threshold && self.last.elapsed() < self.interval) {
+        if since == 0 || (!now && since < threshold && self.last.elapsed() < self.interval) {
             return;
         }
         let started = Instant::now();
@@ -729,7 +771,7 @@ pub(crate) fn terminate(inner: &Inner, target: &QueryTarget, sql: &str) -> Resul
     };
     inner.log_command(&state, sql)?;
     for id in &ids {
-        inner.queries.stop(id);
+        inner.queries.stop(id, false);
         if let Some(query) = state.catalog.query(id) {
             // The table is no longer maintained: pull queries must not read a stale view.
             let sink = query.sink.clone();

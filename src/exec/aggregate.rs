@@ -1106,7 +1106,6 @@ impl Aggregator {
         let Some(changelog) = self.changelog.as_mut() else { return Ok(()) };
         changelog.checkpoint(&position)
     }
-
 }
 
 /// The aggregation is the state store of its query: its groups (and a table source's rows)
@@ -1145,7 +1144,11 @@ impl StateStore for Aggregator {
         if let Some(converter) = &self.table_state_rows {
             entries.clear();
             for (key, row) in &self.table_rows {
-                entries.push(Entry { tag: changelog::TABLE_ROW, key: key.to_vec(), value: Some(table_row(converter, row)?) });
+                entries.push(Entry {
+                    tag: changelog::TABLE_ROW,
+                    key: key.to_vec(),
+                    value: Some(table_row(converter, row)?),
+                });
                 if entries.len() >= chunk {
                     sink(&entries)?;
                     entries.clear();

@@ -71,7 +71,12 @@ impl Snapshots {
 
     /// Writes a snapshot of `store` as of `checkpoint`, which the changelog holds up to (not
     /// including) `changelog_offset`; then removes all but the newest [`KEEP`] snapshots.
-    pub fn write(&self, changelog_offset: i64, checkpoint: &Checkpoint, store: &dyn StateStore) -> Result<SnapshotMeta> {
+    pub fn write(
+        &self,
+        changelog_offset: i64,
+        checkpoint: &Checkpoint,
+        store: &dyn StateStore,
+    ) -> Result<SnapshotMeta> {
         fs::create_dir_all(&self.dir).map_err(|e| io_error(e, "create", &self.dir))?;
         let path = self.dir.join(file_name(changelog_offset));
         let tmp = self.dir.join(format!("{}.tmp", file_name(changelog_offset)));
@@ -139,7 +144,9 @@ impl Snapshots {
             }
             match walk(&path, None) {
                 Ok(meta) if meta.changelog_offset == offset => return Ok(Some(meta)),
-                Ok(_) => tracing::warn!(path = %path.display(), "ignoring a state snapshot whose name and content disagree"),
+                Ok(_) => {
+                    tracing::warn!(path = %path.display(), "ignoring a state snapshot whose name and content disagree")
+                }
                 Err(reason) => {
                     tracing::warn!(path = %path.display(), reason, "ignoring a corrupt state snapshot");
                 }
@@ -153,9 +160,9 @@ impl Snapshots {
     pub fn load(&self, meta: &SnapshotMeta, store: &mut dyn StateStore) -> Result<u64> {
         let mut apply = |entries: Vec<Entry>| store.apply(entries);
         // Checked whole just before, so a failure now is an I/O error, not a bad file.
-        walk(&meta.path, Some(&mut apply))
-            .map(|m| m.entries)
-            .map_err(|reason| Error::external(format!("cannot load the state snapshot {}: {reason}", meta.path.display())))
+        walk(&meta.path, Some(&mut apply)).map(|m| m.entries).map_err(|reason| {
+            Error::external(format!("cannot load the state snapshot {}: {reason}", meta.path.display()))
+        })
     }
 
     /// Deletes every snapshot of the query (its state is gone, or is being rebuilt).

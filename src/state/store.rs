@@ -128,7 +128,8 @@ mod tests {
         for (key, start) in [("b", 0), ("a", 20), ("a", 10), ("ab", 0)] {
             store.put(b'G', &windowed_key(key.as_bytes(), start), Some(vec![1]));
         }
-        let windows: Vec<(&[u8], i64)> = store.prefix(b'G', b"a").map(|(k, _)| split_windowed_key(k).unwrap()).collect();
+        let windows: Vec<(&[u8], i64)> =
+            store.prefix(b'G', b"a").map(|(k, _)| split_windowed_key(k).unwrap()).collect();
         // "ab" shares the prefix: a prefix scan of a windowed store is by bytes, not by key.
         assert_eq!(windows, vec![(&b"a"[..], 10), (&b"a"[..], 20), (&b"ab"[..], 0)]);
         let key = windowed_key(b"k", 42);
