@@ -31,6 +31,8 @@
 //! `rivulet.state.snapshot.interval.ms` (default ten minutes) with anything new. Tying the
 //! threshold to the state's size keeps the cost of writing snapshots proportional to the cost
 //! of writing the changelog, and the tail a restore replays at most about one state's worth.
+//! A clean stop (shutdown, not TERMINATE) also writes one, so that a restart after it replays
+//! nothing; only a crash leaves a tail to replay.
 //! Memory-only engines (no data directory) keep no snapshots: they have nothing to restore.
 //!
 //! A [`store::StateStore`] is the seam between the structures and their durability: what can
