@@ -283,6 +283,16 @@ impl Engine {
         self.inner.queries.close_windows()
     }
 
+    /// What the aggregation maintaining `table` restored when it started: whether it loaded a
+    /// local snapshot and how much changelog it replayed. `None` when no aggregation maintains
+    /// the table.
+    pub fn restore_stats(&self, table: &str) -> Option<crate::state::RestoreStats> {
+        match self.inner.tables.lock().get(&table.to_ascii_uppercase())? {
+            queries::View::Aggregate(aggregator) => Some(aggregator.lock().restore_stats().clone()),
+            queries::View::Rows(_) => None,
+        }
+    }
+
     /// Stops every query, letting each commit what it wrote.
     pub fn shutdown(&self) {
         self.inner.queries.stop_all();

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -30,6 +30,8 @@ use crate::plan::join::{JoinPlan, join_result_kind, plan_join};
 use crate::plan::select::{SelectPlan, plan_select};
 use crate::sql::ast::{CreateAsSelect, Emit, Query, QueryTarget, SourceKind};
 use crate::state::changelog::{self, Changelog};
+use crate::state::snapshot::Snapshots;
+use crate::state::store::StateStore;
 use crate::state::table::{MaterializedTable, SharedTable};
 use crate::topic::SharedBackend;
 
@@ -173,9 +175,25 @@ pub(crate) struct PersistentQuery {
     table: Option<SharedTable>,
     log: ProcessingLog,
     backend: SharedBackend,
+    /// An aggregation's local snapshots (engines with a data directory only).
+    snapshots: Option<SnapshotSchedule>,
+    /// Whether the state in memory is what the last durable checkpoint holds (false after a
+    /// step that failed half-way), so that a snapshot of it may be taken.
+    consistent: bool,
 }
 
 impl PersistentQuery {
+    /// On a clean stop: a snapshot of whatever the changelog gained since the last one, so
+    /// that the next start replays nothing.
+    fn snapshot_on_stop(&mut self) {
+        if !self.consistent {
+            return;
+        }
+        if let (Some(schedule), Operator::Aggregate(aggregator)) = (&mut self.snapshots, &self.op) {
+            schedule.maybe_snapshot(&self.id, &aggregator.lock(), &self.backend, true);
+        }
+    }
+
     /// EMIT FINAL at the end of input: every open window is written out.
     fn close_windows(&mut self) -> Result<()> {
         if let Operator::Aggregate(aggregator) = &self.op
@@ -193,6 +211,8 @@ impl PersistentQuery {
 
     /// Processes up to `max` records; returns how many input records were consumed.
     fn step(&mut self, max: usize) -> Result<usize> {
+        // Until the step's checkpoint is durable the state in memory may be ahead of it.
+        self.consistent = false;
         let before = self.op.progress();
         if let Some(mut out) = self.op.step(max)? {
             if let Some(extractor) = &self.sink_time {
@@ -210,14 +230,23 @@ impl PersistentQuery {
             self.op.checkpoint()?;
             self.backend.flush()?;
             self.backend.commit_offsets(&self.id, &offsets)?;
+            if let (Some(schedule), Operator::Aggregate(aggregator)) = (&mut self.snapshots, &self.op) {
+                schedule.maybe_snapshot(&self.id, &aggregator.lock(), &self.backend, false);
+            }
         }
+        self.consistent = true;
         Ok((after - before).max(0) as usize)
     }
 }
 
 enum Runner {
     Manual(Box<PersistentQuery>),
-    Background { stop: Arc<AtomicBool>, thread: Option<JoinHandle<()>> },
+    /// `snapshot`: whether the thread snapshots the query's state once stopped.
+    Background {
+        stop: Arc<AtomicBool>,
+        snapshot: Arc<AtomicBool>,
+        thread: Option<JoinHandle<()>>,
+    },
 }
 
 /// The running persistent queries of an engine.
@@ -236,6 +265,8 @@ impl RunningQueries {
         let runner = if self.background {
             let stop = Arc::new(AtomicBool::new(false));
             let flag = stop.clone();
+            let snapshot = Arc::new(AtomicBool::new(false));
+            let snapshot_on_stop = snapshot.clone();
             let backend = query.backend.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("query-{id}"))
@@ -250,9 +281,12 @@ impl RunningQueries {
                             }
                         }
                     }
+                    if snapshot_on_stop.load(Ordering::Acquire) {
+                        query.snapshot_on_stop();
+                    }
                 })
                 .map_err(|e| Error::external(format!("cannot start a query thread: {e}")))?;
-            Runner::Background { stop, thread: Some(thread) }
+            Runner::Background { stop, snapshot, thread: Some(thread) }
         } else {
             Runner::Manual(Box::new(query))
         };
@@ -260,13 +294,20 @@ impl RunningQueries {
         Ok(())
     }
 
-    fn stop(&self, id: &str) {
+    /// Stops a query; with `snapshot`, its state is snapshotted first (a shutdown, so that the
+    /// next start restores from it; a TERMINATE drops the state instead).
+    fn stop(&self, id: &str, snapshot: bool) {
         let runner = self.queries.lock().remove(id);
-        if let Some(Runner::Background { stop, mut thread }) = runner {
-            stop.store(true, Ordering::Release);
-            if let Some(t) = thread.take() {
-                let _ = t.join();
+        match runner {
+            Some(Runner::Background { stop, snapshot: snapshot_on_stop, mut thread }) => {
+                snapshot_on_stop.store(snapshot, Ordering::Release);
+                stop.store(true, Ordering::Release);
+                if let Some(t) = thread.take() {
+                    let _ = t.join();
+                }
             }
+            Some(Runner::Manual(mut query)) if snapshot => query.snapshot_on_stop(),
+            _ => {}
         }
     }
 
@@ -274,7 +315,7 @@ impl RunningQueries {
     pub fn stop_all(&self) {
         let ids: Vec<String> = self.queries.lock().keys().cloned().collect();
         for id in ids {
-            self.stop(&id);
+            self.stop(&id, true);
         }
     }
 
@@ -476,6 +517,11 @@ fn build_persistent(
     if let Some(used) = plan.used_columns() {
         reader.project(&used)?;
     }
+    // Local snapshots of an aggregation's state, when there is a data directory to keep them.
+    let snapshots = match (&plan, &inner.config.data_dir) {
+        (Planned::Aggregate(_), Some(dir)) => Some(SnapshotSchedule::new(inner, state, dir, id)),
+        _ => None,
+    };
     let sink_time = match &sink.timestamp {
         Some(spec) if sink.window.is_none() => {
             Some(crate::exec::time::TimestampExtractor::new(spec, plan.output_schema())?)
@@ -501,7 +547,6 @@ fn build_persistent(
             Operator::Select(Box::new(SelectQuery::new(plan, reader, log.clone())))
         }
         Planned::Aggregate(plan) => {
-            let restored = changelog::restore(&inner.backend, id)?;
             let changelog = Changelog::open(inner.backend.clone(), id)?;
             let repartition = match needs_repartition(inner, query, &plan)? {
                 Some(partitions) => {
@@ -514,15 +559,26 @@ fn build_persistent(
                 }
                 None => None,
             };
-            let aggregator = Aggregator::new(
+            let mut aggregator = Aggregator::new(
                 plan,
                 reader,
                 log.clone(),
                 Some(changelog),
-                Some(restored),
                 &aggregate_config(inner, state),
                 repartition,
             )?;
+            let started = Instant::now();
+            let stats = aggregator.restore(&inner.backend, id, snapshots.as_ref().map(|s| &s.snapshots))?;
+            if stats.checkpoint.is_some() {
+                tracing::info!(
+                    query = id,
+                    groups = aggregator.group_count(),
+                    from_snapshot = stats.snapshot_offset.is_some(),
+                    replayed_records = stats.replayed_records,
+                    ms = started.elapsed().as_millis() as u64,
+                    "restored an aggregation's state"
+                );
+            }
             Operator::Aggregate(Arc::new(Mutex::new(aggregator)))
         }
     };
@@ -534,7 +590,66 @@ fn build_persistent(
         table,
         log,
         backend: inner.backend.clone(),
+        snapshots,
+        consistent: true,
     })
+}
+
+/// When an aggregation writes its next local snapshot (see the module doc of `state`).
+struct SnapshotSchedule {
+    snapshots: Snapshots,
+    /// Changelog records to write between two snapshots, at least (more when the state has
+    /// more entries than this).
+    min_records: u64,
+    /// Time after which a snapshot is due anyway once anything was written.
+    interval: Duration,
+    /// The changelog's written count at the last snapshot, and when that was.
+    written_at_last: u64,
+    last: Instant,
+}
+
+impl SnapshotSchedule {
+    fn new(inner: &Inner, state: &State, data_dir: &std::path::Path, id: &str) -> Self {
+        let number = |name: &str| state.property(&inner.config, name).and_then(|v| v.trim().parse::<u64>().ok());
+        Self {
+            snapshots: Snapshots::new(data_dir, id),
+            min_records: number(crate::state::SNAPSHOT_MIN_RECORDS)
+                .unwrap_or(crate::state::DEFAULT_SNAPSHOT_MIN_RECORDS)
+                .max(1),
+            interval: Duration::from_millis(
+                number(crate::state::SNAPSHOT_INTERVAL_MS).unwrap_or(crate::state::DEFAULT_SNAPSHOT_INTERVAL_MS),
+            ),
+            written_at_last: 0,
+            last: Instant::now(),
+        }
+    }
+
+    /// Writes a snapshot of `aggregator` if one is due, or (`now`) if anything was written
+    /// since the last one. Called after a checkpoint is durable. A failed snapshot is logged,
+    /// not returned: the changelog still holds everything.
+    fn maybe_snapshot(&mut self, id: &str, aggregator: &Aggregator, backend: &SharedBackend, now: bool) {
+        let written = aggregator.changelog_written();
+        let since = written.saturating_sub(self.written_at_last);
+        let threshold = self.min_records.max(aggregator.entry_count() as u64);
+        if since == 0 || (!now && since < threshold && self.last.elapsed() < self.interval) {
+            return;
+        }
+        let started = Instant::now();
+        let outcome =
+            changelog::end_offset(backend, id).and_then(|end| aggregator.write_snapshot(&self.snapshots, end));
+        match outcome {
+            Ok(meta) => tracing::info!(
+                query = id,
+                changelog_offset = meta.changelog_offset,
+                entries = meta.entries,
+                ms = started.elapsed().as_millis() as u64,
+                "wrote a state snapshot"
+            ),
+            Err(e) => tracing::warn!(query = id, error = %e, "cannot write a state snapshot; restore will replay more"),
+        }
+        self.written_at_last = written;
+        self.last = Instant::now();
+    }
 }
 
 /// The partition count of the repartition topic a GROUP BY needs, if it needs one: when it
@@ -656,7 +771,7 @@ pub(crate) fn terminate(inner: &Inner, target: &QueryTarget, sql: &str) -> Resul
     };
     inner.log_command(&state, sql)?;
     for id in &ids {
-        inner.queries.stop(id);
+        inner.queries.stop(id, false);
         if let Some(query) = state.catalog.query(id) {
             // The table is no longer maintained: pull queries must not read a stale view.
             let sink = query.sink.clone();
@@ -665,7 +780,12 @@ pub(crate) fn terminate(inner: &Inner, target: &QueryTarget, sql: &str) -> Resul
             }
         }
         state.catalog.remove_query(id);
-        // Its state goes with it, as ksqlDB deletes a terminated query's internal topics.
+        // Its state goes with it, as ksqlDB deletes a terminated query's internal topics. The
+        // snapshots go first: left behind a deleted changelog, they would describe a state
+        // that no longer exists.
+        if let Some(dir) = &inner.config.data_dir {
+            Snapshots::new(dir, id).remove_all()?;
+        }
         for internal in [changelog::topic_name(id), changelog::repartition_topic_name(id)] {
             if inner.backend.describe_topic(&internal)?.is_some() {
                 inner.backend.delete_topic(&internal)?;
@@ -693,7 +813,7 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
         let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
         let limit = plan.limit;
         let source = plan.source.clone();
-        let aggregator = Aggregator::new(plan, reader, log, None, None, &config, None)?;
+        let aggregator = Aggregator::new(plan, reader, log, None, &config, None)?;
         let op = Operator::Aggregate(Arc::new(Mutex::new(aggregator)));
         return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), &source, columns, limit)?));
     }

@@ -33,6 +33,9 @@ use crate::functions::aggregate::{Accumulator, AggregateCall, AggregateConfig, c
 use crate::plan::aggregate::AggregatePlan;
 use crate::sql::ast::{SourceKind, WindowKind};
 use crate::state::changelog::{self, Changelog, Checkpoint};
+use crate::state::snapshot::{SnapshotMeta, Snapshots};
+use crate::state::store::{Entry, StateStore, split_windowed_key};
+use crate::state::{RestoreStats, restore};
 
 /// The key bytes of a slot in the arena.
 fn slot_key<'a>(arena: &'a [u8], slot: &Slot) -> &'a [u8] {
@@ -249,6 +252,8 @@ pub struct Aggregator {
     repartition: Option<Repartition>,
     state_rows: RowConverter,
     table_state_rows: Option<RowConverter>,
+    /// What the restore at start found.
+    restored: RestoreStats,
 }
 
 /// Splits `min_start..` windows of a hopping or tumbling window containing `ts`.
@@ -276,16 +281,15 @@ fn time_windows(kind: WindowKind, ts: i64, out: &mut Vec<(i64, i64)>) {
 }
 
 impl Aggregator {
-    /// An aggregation reading `reader`, restoring its state from `changelog` when given (the
-    /// reader is then moved to the offsets the state reflects).
+    /// An aggregation reading `reader` with empty state, writing its changes to `changelog`
+    /// when given. [`Aggregator::restore`] brings back the state of an earlier run.
     pub fn new(
         plan: AggregatePlan,
-        mut reader: SourceReader,
+        reader: SourceReader,
         log: ProcessingLog,
         changelog: Option<Changelog>,
-        restore_from: Option<changelog::Restored>,
         config: &AggregateConfig,
-        mut repartition: Option<Repartition>,
+        repartition: Option<Repartition>,
     ) -> Result<Self> {
         let key_fields: Vec<SortField> = plan
             .agg_schema
@@ -319,22 +323,7 @@ impl Aggregator {
         } else {
             (None, None)
         };
-        let checkpoint = restore_from.as_ref().and_then(|r| r.checkpoint.clone());
-        if let Some(checkpoint) = &checkpoint {
-            // The checkpoint's positions are where the aggregation reads: the repartition
-            // topic when there is one (the source then resumes from its committed offsets).
-            match &mut repartition {
-                Some(r) => {
-                    for &(partition, offset) in &checkpoint.positions {
-                        if let Some(p) = r.positions.iter_mut().find(|p| p.0 == partition) {
-                            p.1 = offset;
-                        }
-                    }
-                }
-                None => reader.seek(&checkpoint.positions),
-            }
-        }
-        let mut aggregator = Self {
+        Ok(Self {
             reader,
             keys: RowConverter::new(key_fields)?,
             plan,
@@ -351,8 +340,8 @@ impl Aggregator {
             source_keys,
             expiry: BTreeMap::new(),
             pending_final: BTreeMap::new(),
-            seq: checkpoint.as_ref().map_or(0, |c| c.seq),
-            stream_time: checkpoint.as_ref().map_or(i64::MIN, |c| c.stream_time),
+            seq: 0,
+            stream_time: i64::MIN,
             late: 0,
             touched: Vec::new(),
             epoch: 0,
@@ -364,11 +353,82 @@ impl Aggregator {
             repartition,
             state_rows: RowConverter::new(state_fields)?,
             table_state_rows,
-        };
-        if let Some(restored) = restore_from {
-            aggregator.restore(restored)?;
+            restored: RestoreStats::default(),
+        })
+    }
+
+    /// Rebuilds the state of an earlier run of query `query_id` from its newest valid local
+    /// snapshot (when `snapshots` is given) plus its changelog's tail, and moves the reader to
+    /// the offsets that state reflects. Call it once, on a new aggregator.
+    pub fn restore(
+        &mut self,
+        backend: &crate::topic::SharedBackend,
+        query_id: &str,
+        snapshots: Option<&Snapshots>,
+    ) -> Result<RestoreStats> {
+        let stats = restore(backend, query_id, snapshots, self)?;
+        if let Some(checkpoint) = &stats.checkpoint {
+            self.resume(checkpoint);
         }
-        Ok(aggregator)
+        // Restoring is not a change: nothing of it goes to the changelog again.
+        self.deleted.clear();
+        self.changed.clear();
+        self.table_changed.clear();
+        self.emits.clear();
+        self.restored = stats.clone();
+        Ok(stats)
+    }
+
+    /// Continues from `checkpoint`: the reader's positions, stream time and sequence, and the
+    /// EMIT FINAL windows still to close.
+    fn resume(&mut self, checkpoint: &Checkpoint) {
+        // The checkpoint's positions are where the aggregation reads: the repartition topic
+        // when there is one (the source then resumes from its committed offsets).
+        match &mut self.repartition {
+            Some(r) => {
+                for &(partition, offset) in &checkpoint.positions {
+                    if let Some(p) = r.positions.iter_mut().find(|p| p.0 == partition) {
+                        p.1 = offset;
+                    }
+                }
+            }
+            None => self.reader.seek(&checkpoint.positions),
+        }
+        self.seq = checkpoint.seq;
+        self.stream_time = checkpoint.stream_time;
+        if let Some(w) = self.plan.window
+            && self.plan.emit_final
+        {
+            // Windows that had closed were emitted before the checkpoint.
+            let close = self.stream_time.saturating_sub(w.grace_ms);
+            self.pending_final.retain(|&end, _| end > close);
+        }
+    }
+
+    /// What the last [`Aggregator::restore`] did.
+    pub fn restore_stats(&self) -> &RestoreStats {
+        &self.restored
+    }
+
+    /// Changelog records written since the aggregation started.
+    pub fn changelog_written(&self) -> u64 {
+        self.changelog.as_ref().map_or(0, Changelog::written)
+    }
+
+    /// Writes a snapshot of the state as of the last checkpoint, which the changelog holds up
+    /// to `changelog_offset`. Call it right after [`Aggregator::checkpoint`] and the flush that
+    /// made it durable, before the next batch.
+    pub fn write_snapshot(&self, snapshots: &Snapshots, changelog_offset: i64) -> Result<SnapshotMeta> {
+        snapshots.write(changelog_offset, &self.position(), self)
+    }
+
+    /// Where the state stands: the reader's positions, stream time and sequence.
+    fn position(&self) -> Checkpoint {
+        let positions = match &self.repartition {
+            Some(r) => r.positions.clone(),
+            None => self.reader.positions().to_vec(),
+        };
+        Checkpoint { positions, stream_time: self.stream_time, seq: self.seq }
     }
 
     /// The plan.
@@ -989,6 +1049,19 @@ impl Aggregator {
         Ok(batch)
     }
 
+    /// The changelog values of `groups`: window end, rowtime, then each accumulator's state,
+    /// in Arrow's row format.
+    fn state_rows_of(&self, groups: &[usize]) -> Result<arrow::row::Rows> {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(groups.iter().map(|&g| self.slots[g].end).collect::<Int64Array>()),
+            Arc::new(groups.iter().map(|&g| self.slots[g].rowtime).collect::<Int64Array>()),
+        ];
+        for acc in &self.accumulators {
+            columns.push(acc.state(groups)?);
+        }
+        Ok(self.state_rows.convert_columns(&columns)?)
+    }
+
     /// Writes the changes since the last checkpoint, then a checkpoint at the reader's
     /// positions. The caller flushes before committing anything.
     pub fn checkpoint(&mut self) -> Result<()> {
@@ -1001,19 +1074,12 @@ impl Aggregator {
         // A deleted key may belong to a live group again (a window re-created after expiry).
         let deleted: Vec<Box<[u8]>> =
             std::mem::take(&mut self.deleted).into_iter().filter(|k| self.find(k).is_none()).collect();
-        let Some(changelog) = self.changelog.as_mut() else { return Ok(()) };
         let mut live: Vec<usize> = self.changed.drain(..).filter(|&g| self.slots[g].live).collect();
         live.sort_unstable();
         live.dedup();
-        if !live.is_empty() {
-            let mut state_columns: Vec<ArrayRef> = vec![
-                Arc::new(live.iter().map(|&g| self.slots[g].end).collect::<Int64Array>()),
-                Arc::new(live.iter().map(|&g| self.slots[g].rowtime).collect::<Int64Array>()),
-            ];
-            for acc in &self.accumulators {
-                state_columns.push(acc.state(&live)?);
-            }
-            let rows = self.state_rows.convert_columns(&state_columns)?;
+        let rows = if live.is_empty() { None } else { Some(self.state_rows_of(&live)?) };
+        let Some(changelog) = self.changelog.as_mut() else { return Ok(()) };
+        if let Some(rows) = rows {
             for (i, &g) in live.iter().enumerate() {
                 changelog.put(
                     changelog::GROUP,
@@ -1031,65 +1097,114 @@ impl Aggregator {
             keys.dedup();
             for key in keys {
                 match self.table_rows.get(&key) {
-                    Some(row) => {
-                        let mut columns: Vec<ArrayRef> = vec![Arc::new(BinaryArray::from(vec![&row.group_key[..]]))];
-                        columns.extend(row.args.iter().cloned());
-                        let rows = converter.convert_columns(&columns)?;
-                        changelog.put(changelog::TABLE_ROW, &key, Some(rows.row(0).as_ref().to_vec()));
-                    }
+                    Some(row) => changelog.put(changelog::TABLE_ROW, &key, Some(table_row(converter, row)?)),
                     None => changelog.put(changelog::TABLE_ROW, &key, None),
                 }
             }
         }
-        let positions = match &self.repartition {
-            Some(r) => r.positions.clone(),
-            None => self.reader.positions().to_vec(),
-        };
-        changelog.checkpoint(&Checkpoint { positions, stream_time: self.stream_time, seq: self.seq })
+        let position = self.position();
+        let Some(changelog) = self.changelog.as_mut() else { return Ok(()) };
+        changelog.checkpoint(&position)
+    }
+}
+
+/// The aggregation is the state store of its query: its groups (and a table source's rows)
+/// are the entries of its changelog and snapshots, encoded on the way out and decoded straight
+/// into the accumulators on the way in.
+impl StateStore for Aggregator {
+    fn entry_count(&self) -> usize {
+        self.index.len() + self.table_rows.len()
     }
 
-    /// Rebuilds the groups from a changelog.
-    fn restore(&mut self, restored: changelog::Restored) -> Result<()> {
-        let mut lookup = Vec::new();
-        let mut groups = Vec::new();
-        let mut states = Vec::new();
-        let mut table = Vec::new();
-        for ((tag, key), value) in restored.entries {
-            match tag {
-                changelog::GROUP if key.len() >= 8 => {
-                    let mut start = [0u8; 8];
-                    start.copy_from_slice(&key[key.len() - 8..]);
-                    let start = i64::from_be_bytes(start);
-                    // The end is in the state row; set it below.
-                    let g = self.new_group(&key[..key.len() - 8], start, start, &mut lookup);
+    fn scan(&self, chunk: usize, sink: &mut dyn FnMut(&[Entry]) -> Result<()>) -> Result<()> {
+        let chunk = chunk.max(1);
+        let mut groups: Vec<usize> = Vec::with_capacity(chunk.min(self.slots.len()));
+        let mut entries: Vec<Entry> = Vec::with_capacity(chunk.min(self.entry_count()));
+        let mut g = 0;
+        while g < self.slots.len() {
+            groups.clear();
+            while g < self.slots.len() && groups.len() < chunk {
+                if self.slots[g].live {
                     groups.push(g);
-                    states.push(value);
                 }
-                changelog::TABLE_ROW => table.push((key, value)),
+                g += 1;
+            }
+            if groups.is_empty() {
+                continue;
+            }
+            let rows = self.state_rows_of(&groups)?;
+            entries.clear();
+            entries.extend(groups.iter().enumerate().map(|(i, &g)| Entry {
+                tag: changelog::GROUP,
+                key: self.key(g).to_vec(),
+                value: Some(rows.row(i).as_ref().to_vec()),
+            }));
+            sink(&entries)?;
+        }
+        if let Some(converter) = &self.table_state_rows {
+            entries.clear();
+            for (key, row) in &self.table_rows {
+                entries.push(Entry {
+                    tag: changelog::TABLE_ROW,
+                    key: key.to_vec(),
+                    value: Some(table_row(converter, row)?),
+                });
+                if entries.len() >= chunk {
+                    sink(&entries)?;
+                    entries.clear();
+                }
+            }
+            if !entries.is_empty() {
+                sink(&entries)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, entries: Vec<Entry>) -> Result<()> {
+        let mut puts: Vec<Entry> = Vec::new();
+        let mut table: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for entry in entries {
+            match (entry.tag, entry.value) {
+                (changelog::GROUP, None) => {
+                    if let Some(g) = self.find(&entry.key) {
+                        self.free_group(g);
+                    }
+                }
+                (changelog::GROUP, Some(value)) => puts.push(Entry { value: Some(value), ..entry }),
+                (changelog::TABLE_ROW, None) => {
+                    self.table_rows.remove(entry.key.as_slice());
+                }
+                (changelog::TABLE_ROW, Some(value)) => table.push((entry.key, value)),
                 _ => {}
             }
         }
-        if !groups.is_empty() {
+        if !puts.is_empty() {
             let parser = self.state_rows.parser();
-            let rows: Vec<_> = states.iter().map(|s| parser.parse(s)).collect();
+            let rows: Vec<_> = puts.iter().map(|e| parser.parse(e.value.as_deref().unwrap_or_default())).collect();
             let columns = self.state_rows.convert_rows(rows)?;
             let ends = columns[0].as_primitive::<Int64Type>();
             let rowtimes = columns[1].as_primitive::<Int64Type>();
-            // Groups were created with end = start; move them to their real end.
-            self.expiry.clear();
-            self.pending_final.clear();
-            for (i, &g) in groups.iter().enumerate() {
+            let mut lookup = Vec::new();
+            let mut groups = Vec::with_capacity(puts.len());
+            for (i, entry) in puts.iter().enumerate() {
+                let (key_row, start) = split_windowed_key(&entry.key)
+                    .ok_or_else(|| Error::internal("a changelog group key without its window start"))?;
                 let end = ends.value(i);
-                self.slots[g].end = end;
+                let g = match self.find(&entry.key) {
+                    // The accumulators' restore below overwrites the group's state.
+                    Some(g) if self.slots[g].end == end => g,
+                    // A session that grew: its end, by which it expires, moved.
+                    Some(g) => {
+                        self.free_group(g);
+                        self.new_group(key_row, start, end, &mut lookup)
+                    }
+                    None => self.new_group(key_row, start, end, &mut lookup),
+                };
                 self.slots[g].rowtime = rowtimes.value(i);
                 // Unknown after a restore; a tombstone too many is harmless, one too few is not.
                 self.slots[g].passed = true;
-                if let Some(w) = self.plan.window {
-                    self.expiry.entry(end).or_default().push(g as u32);
-                    if self.plan.emit_final && end > self.stream_time.saturating_sub(w.grace_ms) {
-                        self.pending_final.entry(end).or_default().push(g as u32);
-                    }
-                }
+                groups.push(g);
             }
             for (acc, column) in self.accumulators.iter_mut().zip(&columns[2..]) {
                 acc.restore(&groups, column)?;
@@ -1104,6 +1219,7 @@ impl Aggregator {
             let group_keys = columns[0].as_binary::<i32>();
             for (i, (key, _)) in table.iter().enumerate() {
                 let args: Vec<ArrayRef> = columns[1..].iter().map(|c| c.slice(i, 1)).collect();
+                // Copies, so that a row does not keep the whole chunk's arrays alive.
                 let args = args
                     .iter()
                     .map(|a| arrow::compute::concat(&[a.as_ref()]))
@@ -1113,6 +1229,14 @@ impl Aggregator {
         }
         Ok(())
     }
+}
+
+/// A table source row's changelog value: its group's key and its aggregate arguments.
+fn table_row(converter: &RowConverter, row: &TableRow) -> Result<Vec<u8>> {
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(BinaryArray::from(vec![&row.group_key[..]]))];
+    columns.extend(row.args.iter().cloned());
+    let rows = converter.convert_columns(&columns)?;
+    Ok(rows.row(0).as_ref().to_vec())
 }
 
 impl TableRow {

@@ -4,12 +4,15 @@
 //! compaction: `G` a group of an aggregation, `T` a row of a table source, `C` the checkpoint.
 //! A tombstone deletes an entry. The checkpoint's value is JSON: the source offsets, stream
 //! time and sequence counter the state before it reflects (see the module doc of `state`).
+//!
+//! [`replay`] applies a changelog, or the part of it after a snapshot, to a [`StateStore`].
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::state::store::{Entry, StateStore};
 use crate::topic::{CleanupPolicy, ProducerRecord, SharedBackend, TopicConfig};
 
 /// Tag of aggregation group entries.
@@ -44,6 +47,8 @@ pub struct Changelog {
     backend: SharedBackend,
     topic: String,
     pending: Vec<ProducerRecord>,
+    /// Records written so far (entries and checkpoints): what snapshots are scheduled by.
+    written: u64,
 }
 
 impl Changelog {
@@ -54,7 +59,7 @@ impl Changelog {
             let config = TopicConfig { cleanup_policy: CleanupPolicy::Compact, ..TopicConfig::default() };
             backend.create_topic(&topic, &config)?;
         }
-        Ok(Self { backend, topic, pending: Vec::new() })
+        Ok(Self { backend, topic, pending: Vec::new(), written: 0 })
     }
 
     /// The topic written.
@@ -89,59 +94,142 @@ impl Changelog {
             headers: Vec::new(),
         });
         let records = std::mem::take(&mut self.pending);
+        self.written += records.len() as u64;
         self.backend.produce(&self.topic, records)?;
         Ok(())
     }
+
+    /// Records written since this changelog was opened.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
 }
 
-/// What a changelog holds as of its last checkpoint.
-#[derive(Debug, Default)]
-pub struct Restored {
-    /// Live entries by tag and key (without the tag byte).
-    pub entries: HashMap<(u8, Vec<u8>), Vec<u8>>,
+/// What replaying a changelog found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Replay {
+    /// The last checkpoint replayed (`None`: the part replayed held none).
     pub checkpoint: Option<Checkpoint>,
+    /// Changelog records read and applied, checkpoints included.
+    pub records: u64,
+    /// The changelog's end offset when the replay started.
+    pub end_offset: i64,
 }
 
-/// Reads a query's changelog; entries written after the last checkpoint are left out.
-pub fn restore(backend: &SharedBackend, query_id: &str) -> Result<Restored> {
+/// Records read from the changelog at a time.
+const READ_BATCH: usize = 65_536;
+
+/// The changelog's end offset (0 when the topic does not exist).
+pub fn end_offset(backend: &SharedBackend, query_id: &str) -> Result<i64> {
     let topic = topic_name(query_id);
-    let mut restored = Restored::default();
     if backend.describe_topic(&topic)?.is_none() {
-        return Ok(restored);
+        return Ok(0);
+    }
+    backend.end_offset(&topic, 0)
+}
+
+/// Applies a query's changelog from offset `from` (its start, if later) to `store`, up to and
+/// including its last checkpoint; entries written after that (a batch cut short by a crash)
+/// are left out.
+///
+/// Entries go to the store in order, a chunk at a time, as they are read, so that replaying a
+/// changelog of millions of entries holds one chunk of them. That needs the last checkpoint's
+/// offset up front: it is found first by scanning back from the end (it is normally among the
+/// last batch's records). Compaction keeps only the newest checkpoint record, so the entries
+/// before it may repeat a key; a chunk keeps only each key's last entry.
+pub fn replay(backend: &SharedBackend, query_id: &str, from: i64, store: &mut dyn StateStore) -> Result<Replay> {
+    let topic = topic_name(query_id);
+    let mut replay = Replay::default();
+    if backend.describe_topic(&topic)?.is_none() {
+        return Ok(replay);
     }
     let end = backend.end_offset(&topic, 0)?;
-    let mut offset = backend.start_offset(&topic, 0)?;
-    // Entries since the last checkpoint, applied when the next checkpoint shows up.
-    let mut tail: Vec<(u8, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
-    while offset < end {
-        let records = backend.read(&topic, 0, offset, 65_536)?;
+    replay.end_offset = end;
+    let from = from.max(backend.start_offset(&topic, 0)?);
+    let Some(last_checkpoint) = last_checkpoint(backend, &topic, from, end)? else {
+        if from < end {
+            tracing::info!(topic, from, end, "no checkpoint in the changelog's tail: nothing to replay");
+        }
+        return Ok(replay);
+    };
+    let mut offset = from;
+    let mut chunk: Vec<Entry> = Vec::new();
+    let mut at: HashMap<(u8, Vec<u8>), usize> = HashMap::new();
+    'read: while offset <= last_checkpoint {
+        let records = backend.read(&topic, 0, offset, READ_BATCH)?;
         let Some(last) = records.last() else { break };
         offset = last.offset + 1;
         for record in records {
+            if record.offset > last_checkpoint {
+                break 'read;
+            }
+            replay.records += 1;
             let Some(key) = record.key else { continue };
             let Some((&tag, rest)) = key.split_first() else { continue };
             if tag == CHECKPOINT {
-                for (tag, key, value) in tail.drain(..) {
-                    match value {
-                        Some(v) => restored.entries.insert((tag, key), v),
-                        None => restored.entries.remove(&(tag, key)),
-                    };
-                }
-                if let Some(value) = record.value {
-                    restored.checkpoint = Some(
+                if record.offset == last_checkpoint
+                    && let Some(value) = record.value
+                {
+                    replay.checkpoint = Some(
                         serde_json::from_slice(&value)
                             .map_err(|e| Error::internal(format!("unreadable checkpoint in {topic}: {e}")))?,
                     );
                 }
-            } else {
-                tail.push((tag, rest.to_vec(), record.value.map(|v| v.to_vec())));
+                continue;
+            }
+            let entry = Entry { tag, key: rest.to_vec(), value: record.value.map(|v| v.to_vec()) };
+            match at.get(&(tag, entry.key.clone())) {
+                Some(&i) => chunk[i] = entry,
+                None => {
+                    at.insert((tag, entry.key.clone()), chunk.len());
+                    chunk.push(entry);
+                }
             }
         }
+        if chunk.len() >= READ_BATCH {
+            at.clear();
+            store.apply(std::mem::take(&mut chunk))?;
+        }
     }
-    if !tail.is_empty() {
-        tracing::info!(topic, entries = tail.len(), "ignoring changelog entries written after the last checkpoint");
+    if !chunk.is_empty() {
+        store.apply(chunk)?;
     }
-    Ok(restored)
+    if last_checkpoint + 1 < end {
+        tracing::info!(
+            topic,
+            records = end - last_checkpoint - 1,
+            "ignoring changelog entries written after the last checkpoint"
+        );
+    }
+    Ok(replay)
+}
+
+/// The offset of the last checkpoint record in `from..end`, scanning back from the end in
+/// growing windows.
+fn last_checkpoint(backend: &SharedBackend, topic: &str, from: i64, end: i64) -> Result<Option<i64>> {
+    let mut window = READ_BATCH as i64;
+    let mut upper = end;
+    while upper > from {
+        let lower = upper.saturating_sub(window).max(from);
+        let mut found = None;
+        let mut offset = lower;
+        while offset < upper {
+            let records = backend.read(topic, 0, offset, READ_BATCH)?;
+            let Some(last) = records.last() else { break };
+            offset = last.offset + 1;
+            for record in records.iter().filter(|r| r.offset < upper) {
+                if record.key.as_deref() == Some(&[CHECKPOINT][..]) {
+                    found = Some(record.offset);
+                }
+            }
+        }
+        if found.is_some() {
+            return Ok(found);
+        }
+        upper = lower;
+        window = window.saturating_mul(4);
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -149,10 +237,21 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::state::store::MemoryStore;
     use crate::topic::embedded::EmbeddedLog;
 
+    fn raw(backend: &SharedBackend, key: &'static [u8], value: &'static [u8]) {
+        let record = ProducerRecord {
+            partition: Some(0),
+            key: Some(crate::topic::Bytes::from_static(key)),
+            value: Some(crate::topic::Bytes::from_static(value)),
+            ..Default::default()
+        };
+        backend.produce(&topic_name("Q1"), vec![record]).unwrap();
+    }
+
     #[test]
-    fn restore_applies_entries_up_to_the_last_checkpoint() {
+    fn replay_applies_entries_up_to_the_last_checkpoint() {
         let backend: SharedBackend = Arc::new(EmbeddedLog::in_memory());
         let mut log = Changelog::open(backend.clone(), "Q1").unwrap();
         log.put(GROUP, b"a", Some(b"1".to_vec()));
@@ -160,28 +259,45 @@ mod tests {
         log.checkpoint(&Checkpoint { positions: vec![(0, 2)], stream_time: 5, seq: 2 }).unwrap();
         log.put(GROUP, b"a", None);
         log.checkpoint(&Checkpoint { positions: vec![(0, 3)], stream_time: 6, seq: 3 }).unwrap();
+        assert_eq!(log.written(), 5);
         // A batch cut short: entries without their checkpoint.
-        backend
-            .produce(
-                &topic_name("Q1"),
-                vec![ProducerRecord {
-                    partition: Some(0),
-                    key: Some(crate::topic::Bytes::from_static(b"Gb")),
-                    value: Some(crate::topic::Bytes::from_static(b"99")),
-                    ..Default::default()
-                }],
-            )
-            .unwrap();
-        let restored = restore(&backend, "Q1").unwrap();
-        assert_eq!(restored.checkpoint.unwrap().positions, vec![(0, 3)]);
-        assert_eq!(restored.entries.len(), 1);
-        assert_eq!(restored.entries.get(&(GROUP, b"b".to_vec())), Some(&b"2".to_vec()));
+        raw(&backend, b"Gb", b"99");
+        let mut store = MemoryStore::default();
+        let replay = replay(&backend, "Q1", 0, &mut store).unwrap();
+        assert_eq!(replay.checkpoint.unwrap().positions, vec![(0, 3)]);
+        assert_eq!((replay.records, replay.end_offset), (5, 6));
+        assert_eq!(store.entry_count(), 1);
+        assert_eq!(store.get(GROUP, b"b"), Some(&b"2"[..]));
+
+        // From an offset (after a snapshot): only what follows is applied.
+        let mut tail = MemoryStore::default();
+        tail.put(GROUP, b"a", Some(b"1".to_vec()));
+        let replay = super::replay(&backend, "Q1", 3, &mut tail).unwrap();
+        assert_eq!(replay.records, 2);
+        assert_eq!(tail.entry_count(), 0);
+    }
+
+    #[test]
+    fn replay_of_a_compacted_changelog_takes_each_keys_last_entry() {
+        // Compaction leaves one checkpoint (the newest) after entries that repeat keys.
+        let backend: SharedBackend = Arc::new(EmbeddedLog::in_memory());
+        Changelog::open(backend.clone(), "Q1").unwrap();
+        raw(&backend, b"Ga", b"1");
+        raw(&backend, b"Gb", b"1");
+        raw(&backend, b"Ga", b"2");
+        raw(&backend, b"C", br#"{"positions":[[0,9]],"stream_time":1,"seq":9}"#);
+        let mut store = MemoryStore::default();
+        let replay = replay(&backend, "Q1", 0, &mut store).unwrap();
+        assert_eq!(replay.checkpoint.unwrap().seq, 9);
+        assert_eq!(store.get(GROUP, b"a"), Some(&b"2"[..]));
+        assert_eq!(store.entry_count(), 2);
     }
 
     #[test]
     fn no_changelog_restores_nothing() {
         let backend: SharedBackend = Arc::new(EmbeddedLog::in_memory());
-        let restored = restore(&backend, "Q9").unwrap();
-        assert!(restored.checkpoint.is_none() && restored.entries.is_empty());
+        let mut store = MemoryStore::default();
+        let replay = replay(&backend, "Q9", 0, &mut store).unwrap();
+        assert!(replay.checkpoint.is_none() && store.entry_count() == 0);
     }
 }

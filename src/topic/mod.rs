@@ -11,6 +11,9 @@ pub mod partitioner;
 pub mod print;
 mod segment;
 
+/// Fsyncs a directory (state snapshots make their renames durable with it too).
+pub(crate) use segment::sync_dir;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -12,7 +12,6 @@
 //!
 //! A partition lives behind its own mutex in the embedded log; nothing here locks.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
 
@@ -48,6 +47,8 @@ pub(crate) struct Partition {
     deleted: bool,
     /// Read buffer reused by every read of this partition.
     scratch: Vec<u8>,
+    /// Bound of the compaction key map ([`MAX_MAP_SLOTS`]; tests make it small).
+    map_slots: usize,
 }
 
 impl Partition {
@@ -114,6 +115,7 @@ impl Partition {
             dir_dirty: false,
             deleted: false,
             scratch: Vec::new(),
+            map_slots: MAX_MAP_SLOTS,
         }
     }
 
@@ -213,30 +215,46 @@ impl Partition {
     /// may be in the active segment). Null-keyed records and tombstones are kept. Offsets are
     /// preserved; empty closed segments other than the first are dropped (the first keeps the
     /// start offset where it was).
+    ///
+    /// As Kafka's log cleaner does, the key map covers only the *dirty* records (from
+    /// `cleaned_until` on): the clean segments before them already hold one record per key, so
+    /// a record anywhere is stale exactly when a later one of its key is dirty. The map is
+    /// bounded ([`OffsetMap`], `map_slots`): when the dirty records have more keys than it
+    /// holds, it stops at the segment where it filled, everything is cleaned against what it
+    /// holds, and the segments from there on stay dirty for the next compaction. (It always
+    /// takes in the whole first dirty segment, so every compaction makes progress.)
     pub(crate) fn compact(&mut self) -> Result<()> {
         self.check_live()?;
         if self.segments.len() < 2 {
             return Ok(());
         }
         let id = self.id;
-        // Like Kafka's log cleaner, the map holds a 128-bit digest of each key rather than the
-        // key: 24 bytes an entry whatever the key's size, so compacting a topic of millions of
-        // keys stays cheap. Two keys sharing a digest (odds ~n²/2¹²⁹) would lose one's record.
-        let mut latest: HashMap<u128, i64> = HashMap::new();
-        for segment in &mut self.segments {
+        let first_dirty = self.segments.partition_point(|s| s.base_offset() < self.cleaned_until);
+        let mut map = OffsetMap::new(self.map_slots);
+        // Where the map filled up: the base offset of the segment it could not take in whole.
+        let mut stopped_at = None;
+        for (i, segment) in self.segments.iter_mut().enumerate().skip(first_dirty) {
+            let whole = i == first_dirty;
+            let mut full = false;
             segment.for_each(id, &mut self.scratch, |r| {
                 if let Some(key) = &r.key {
                     // Offsets only grow, so the last visit wins.
-                    latest.insert(key_digest(key), r.offset);
+                    full = !map.put(key_digest(key), r.offset, whole);
                 }
+                !full
             })?;
+            if full {
+                stopped_at = Some(segment.base_offset());
+                break;
+            }
         }
         let closed = self.segments.len() - 1;
         for segment in &mut self.segments[..closed] {
             segment.retain(id, &mut self.scratch, |r| {
-                r.key.as_ref().is_none_or(|key| latest.get(&key_digest(key)) == Some(&r.offset))
+                r.key.as_ref().is_none_or(|key| map.get(key_digest(key)).is_none_or(|latest| latest <= r.offset))
             })?;
         }
+        drop(map);
         let mut i = 1;
         while i < self.segments.len() - 1 {
             if self.segments[i].is_empty() {
@@ -246,7 +264,10 @@ impl Partition {
                 i += 1;
             }
         }
-        self.cleaned_until = self.segments.last().map_or(i64::MIN, Segment::base_offset);
+        self.cleaned_until = match stopped_at {
+            Some(base) => base,
+            None => self.segments.last().map_or(i64::MIN, Segment::base_offset),
+        };
         if let Some(dir) = &self.dir {
             // The renames of the rewritten segments must be durable before we rely on them.
             segment::sync_dir(dir)?;
@@ -323,6 +344,76 @@ impl Partition {
     }
 }
 
+/// Slots of the compaction key map, at most (24 bytes each: 12 MiB, about 390,000 keys at
+/// the map's load limit). Kafka's cleaner bounds its map the same way
+/// (`log.cleaner.dedupe.buffer.size`); a topic with more dirty keys is cleaned over several
+/// compactions.
+const MAX_MAP_SLOTS: usize = 1 << 19;
+
+/// Compaction's key map: 128-bit key digests to the latest offset seen. Like Kafka's log
+/// cleaner, it holds a digest rather than the key (24 bytes a slot whatever the key's size;
+/// two keys sharing a digest, odds ~n²/2¹²⁹, would lose one's record), in one open-addressing
+/// table with linear probing: no allocation per key, no per-entry overhead, and a hard bound
+/// on its size.
+struct OffsetMap {
+    /// `[digest high, digest low, offset]`; an offset of `EMPTY` marks a free slot.
+    slots: Vec<[u64; 3]>,
+    len: usize,
+    max_slots: usize,
+}
+
+const EMPTY: u64 = u64::MAX;
+
+impl OffsetMap {
+    fn new(max_slots: usize) -> Self {
+        Self { slots: vec![[0, 0, EMPTY]; 1024], len: 0, max_slots: max_slots.max(1024).next_power_of_two() }
+    }
+
+    fn find(slots: &[[u64; 3]], hi: u64, lo: u64) -> usize {
+        let mask = slots.len() - 1;
+        let mut i = (lo as usize) & mask;
+        loop {
+            let slot = &slots[i];
+            if slot[2] == EMPTY || (slot[0] == hi && slot[1] == lo) {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Records `offset` as the latest of `digest`. Returns `false`, recording nothing, when
+    /// the digest is new and the map is full; `grow_past_limit` lets it grow anyway.
+    fn put(&mut self, digest: u128, offset: i64, grow_past_limit: bool) -> bool {
+        let (hi, lo) = ((digest >> 64) as u64, digest as u64);
+        let i = Self::find(&self.slots, hi, lo);
+        if self.slots[i][2] != EMPTY {
+            self.slots[i][2] = offset as u64;
+            return true;
+        }
+        // Three quarters full at most, so that probes stay short.
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            if self.slots.len() >= self.max_slots && !grow_past_limit {
+                return false;
+            }
+            let mut bigger = vec![[0, 0, EMPTY]; self.slots.len() * 2];
+            for slot in self.slots.iter().filter(|s| s[2] != EMPTY) {
+                let j = Self::find(&bigger, slot[0], slot[1]);
+                bigger[j] = *slot;
+            }
+            self.slots = bigger;
+        }
+        let i = Self::find(&self.slots, hi, lo);
+        self.slots[i] = [hi, lo, offset as u64];
+        self.len += 1;
+        true
+    }
+
+    fn get(&self, digest: u128) -> Option<i64> {
+        let slot = &self.slots[Self::find(&self.slots, (digest >> 64) as u64, digest as u64)];
+        (slot[2] != EMPTY).then_some(slot[2] as i64)
+    }
+}
+
 /// A 128-bit digest of a record key for compaction: two SipHash-2-4 passes with different
 /// fixed keys. (`SipHasher` is deprecated only in favour of the randomly keyed default
 /// hasher, which could not give two independent passes.)
@@ -387,6 +478,49 @@ mod tests {
         // A huge retention keeps everything that is left.
         p.apply_retention(i64::MAX).unwrap();
         assert_eq!(p.start_offset(), start);
+    }
+
+    #[test]
+    fn a_bounded_key_map_compacts_over_several_rounds() {
+        let config = TopicConfig::default();
+        let dir = tempfile::tempdir().unwrap();
+        for mut p in
+            [Partition::in_memory(0, 16 * 1024), Partition::create(0, dir.path().join("0"), 16 * 1024).unwrap()]
+        {
+            // Room for 768 keys per round; 3,000 keys written twice need several.
+            p.map_slots = 1024;
+            for round in 0..2 {
+                for k in 0..3000 {
+                    p.append(producer(&format!("k{k}"), round), &config).unwrap();
+                }
+            }
+            let mut rounds = 0;
+            while p.cleaned_until != p.segments.last().unwrap().base_offset() {
+                p.compact().unwrap();
+                rounds += 1;
+                assert!(rounds < 100, "compaction makes no progress");
+            }
+            assert!(rounds > 2, "one round was enough: the map bound was not exercised");
+            let records = p.read(0, usize::MAX).unwrap();
+            assert_eq!(records.len(), 3000);
+            assert!(records.iter().all(|r| r.offset >= 3000), "a stale record survived");
+            let keys: std::collections::HashSet<_> = records.iter().map(|r| r.key.clone()).collect();
+            assert_eq!(keys.len(), 3000);
+        }
+    }
+
+    #[test]
+    fn offset_map_stops_at_its_bound_unless_told_to_grow() {
+        let mut map = OffsetMap::new(1024);
+        for k in 0..768u128 {
+            assert!(map.put(k * 0x9e37_79b9_7f4a_7c15, k as i64, false));
+        }
+        assert!(!map.put(u128::MAX, 1, false), "a new key past the bound");
+        assert!(map.put(5 * 0x9e37_79b9_7f4a_7c15, 99, false), "an existing key is still updated");
+        assert!(map.put(u128::MAX, 1, true));
+        assert_eq!(map.get(5 * 0x9e37_79b9_7f4a_7c15), Some(99));
+        assert_eq!(map.get(u128::MAX), Some(1));
+        assert_eq!(map.get(7), None);
     }
 
     #[test]

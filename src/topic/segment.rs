@@ -248,16 +248,21 @@ impl Segment {
         }
     }
 
-    /// Calls `visit` with every record in offset order (compaction builds its key map so).
+    /// Calls `visit` with every record in offset order until it returns `false` (compaction
+    /// builds its key map so).
     pub(crate) fn for_each(
         &mut self,
         partition: i32,
         scratch: &mut Vec<u8>,
-        mut visit: impl FnMut(&Record),
+        mut visit: impl FnMut(&Record) -> bool,
     ) -> Result<()> {
         match &mut self.store {
             Store::Memory { records, .. } => {
-                records.iter().for_each(visit);
+                for record in records.iter() {
+                    if !visit(record) {
+                        break;
+                    }
+                }
                 Ok(())
             }
             Store::File(store) => {
@@ -268,7 +273,11 @@ impl Segment {
                     match cursor.next()? {
                         Step::End => return Ok(()),
                         Step::Bad { pos, reason } => return Err(corrupt_error(path, pos, reason)),
-                        Step::Frame { body, .. } => visit(&frame::decode(cursor.body(body), partition)?),
+                        Step::Frame { body, .. } => {
+                            if !visit(&frame::decode(cursor.body(body), partition)?) {
+                                return Ok(());
+                            }
+                        }
                     }
                 }
             }
@@ -541,6 +550,10 @@ impl FileStore {
 
     /// Rewrites the file keeping the records `keep` accepts. Returns `None` when nothing
     /// would be removed (the file is left alone), else the new last offset and max timestamp.
+    ///
+    /// The kept frames stream through a small buffer into `<name>.cleaned` as they are read,
+    /// so rewriting a segment costs [`WRITE_BUFFER`] of memory rather than the segment's size.
+    /// A segment with nothing to remove has its half-written copy deleted.
     fn rewrite(
         &mut self,
         partition: i32,
@@ -548,7 +561,18 @@ impl FileStore {
         mut keep: impl FnMut(&Record) -> bool,
     ) -> Result<Option<(Option<i64>, i64)>> {
         self.write_pending()?;
-        let mut kept = Vec::new();
+        let cleaned = self.path.with_extension("log.cleaned");
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .truncate(false)
+            .open(&cleaned)
+            .map_err(|e| io_error(e, "create", &cleaned))?;
+        file.set_len(0).map_err(|e| io_error(e, "truncate", &cleaned))?;
+        let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, file);
+        let mut frame = Vec::new();
+        let mut written: u64 = 0;
         let mut index = Vec::new();
         let mut last_indexed_pos = 0;
         let mut last_offset = None;
@@ -565,37 +589,33 @@ impl FileStore {
                         removed = true;
                         continue;
                     }
-                    let pos = kept.len() as u64;
+                    let pos = written;
                     if index.is_empty() || pos - last_indexed_pos >= INDEX_INTERVAL {
                         index.push(IndexEntry { offset: record.offset, pos });
                         last_indexed_pos = pos;
                     }
                     last_offset = Some(record.offset);
                     max_timestamp = max_timestamp.max(record.timestamp);
-                    frame::encode(&record, &mut kept);
+                    frame.clear();
+                    frame::encode(&record, &mut frame);
+                    out.write_all(&frame).map_err(|e| io_error(e, "write", &cleaned))?;
+                    written += frame.len() as u64;
                 }
             }
         }
         if !removed {
+            drop(out);
+            remove_if_exists(&cleaned)?;
             return Ok(None);
         }
-        let cleaned = self.path.with_extension("log.cleaned");
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .truncate(false)
-            .open(&cleaned)
-            .map_err(|e| io_error(e, "create", &cleaned))?;
-        file.set_len(0).map_err(|e| io_error(e, "truncate", &cleaned))?;
-        file.write_all(&kept).map_err(|e| io_error(e, "write", &cleaned))?;
+        let file = out.into_inner().map_err(|e| io_error(e.into_error(), "write", &cleaned))?;
         file.sync_data().map_err(|e| io_error(e, "sync", &cleaned))?;
         // The old index must go before the rename: an old index next to a new file could
         // match by chance in size and be trusted.
         remove_if_exists(&index_path(&self.path))?;
         fs::rename(&cleaned, &self.path).map_err(|e| io_error(e, "rename", &cleaned))?;
         self.file = file;
-        self.file_len = kept.len() as u64;
+        self.file_len = written;
         self.index = index;
         self.last_indexed_pos = last_indexed_pos;
         self.synced = true;
