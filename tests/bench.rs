@@ -1,5 +1,6 @@
 //! `rivulet bench` end to end: the input file is loaded (mapped), the query runs until the
 //! input is consumed, the sink's rows are written, and the report line counts the events.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 
