@@ -98,6 +98,13 @@ impl SourceReader {
         })
     }
 
+    /// Fails on a record whose TIMESTAMP column holds no time (null or unparsable) rather
+    /// than skipping it: `ksql.timestamp.throw.on.invalid`.
+    pub fn throw_on_invalid_timestamp(mut self, throw: bool) -> Self {
+        self.timestamps = self.timestamps.map(|t| t.throw_on_invalid(throw));
+        self
+    }
+
     /// Decodes only the value columns a query reads (`used`: indices into [`Self::schema`]),
     /// leaving the others NULL. Only for JSON, where fields are found by name: skipping a
     /// field still checks that the record is well-formed JSON, but no longer converts (or
@@ -166,6 +173,9 @@ impl SourceReader {
     /// Reads up to `max` records (partitions in turn) and decodes them into a batch.
     /// `Ok(None)` when nothing was pending.
     pub fn poll(&mut self, max: usize) -> Result<Option<RecordBatch>> {
+        // A batch that fails to decode is not consumed: the positions go back to before it,
+        // so that the records are read again rather than lost.
+        let before = (self.positions.clone(), self.next_partition);
         let records = crate::topic::read_round_robin(
             self.backend.as_ref(),
             &self.source.topic,
@@ -176,7 +186,11 @@ impl SourceReader {
         if records.is_empty() {
             return Ok(None);
         }
-        self.decode(&records).map(Some)
+        let decoded = self.decode(&records);
+        if decoded.is_err() {
+            (self.positions, self.next_partition) = before;
+        }
+        decoded.map(Some)
     }
 
     /// Decodes records into a batch of this reader's schema; bad records are logged and left out.
