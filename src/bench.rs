@@ -58,7 +58,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         other => return Err(Error::user(format!("--storage takes memory or disk, not '{other}'"))),
     };
     let data_dir = on_disk.then(|| dir.clone());
-    let engine = Engine::open(EngineConfig { data_dir, properties, background: false })?;
+    let engine = Engine::open(EngineConfig { data_dir, properties, background: false, ..Default::default() })?;
     // Statements first, so that the input topics exist with the sources' settings.
     let mut sink = None;
     for statement in rivulet::sql::parse(&sql)? {

@@ -11,6 +11,7 @@ use arrow::datatypes::{Field, Fields};
 
 use crate::error::{Error, Result};
 use crate::format::FormatSpec;
+use crate::functions::FunctionRegistry;
 use crate::sql::ast::SourceKind;
 use crate::sql::types::SqlType;
 
@@ -165,12 +166,25 @@ pub struct Catalog {
     queries: BTreeMap<String, QueryInfo>,
     /// Next number for generated query ids; ids are never reused.
     next_query_number: u64,
+    /// The functions statements may call. Not replayed: the engine's owner supplies them, as
+    /// ksqlDB's metastore holds the function registry its server loaded.
+    functions: FunctionRegistry,
 }
 
 impl Catalog {
     /// An empty catalog.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty catalog whose statements call `functions`.
+    pub fn with_functions(functions: FunctionRegistry) -> Self {
+        Self { functions, ..Self::default() }
+    }
+
+    /// The functions statements may call.
+    pub fn functions(&self) -> &FunctionRegistry {
+        &self.functions
     }
 
     /// The source called `name`.

@@ -160,8 +160,12 @@ fn run_script(data_dir: &std::path::Path, file: &std::path::Path, until_idle: bo
     properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
     // --until-idle steps the queries on this thread (committing as they go) instead of on
     // their own threads, so that "consumed everything" is simply "no query made progress".
-    let engine =
-        Engine::open(EngineConfig { data_dir: Some(data_dir.to_path_buf()), properties, background: !until_idle })?;
+    let engine = Engine::open(EngineConfig {
+        data_dir: Some(data_dir.to_path_buf()),
+        properties,
+        background: !until_idle,
+        ..Default::default()
+    })?;
     for statement in rivulet::sql::parse(&text)? {
         let result = engine.execute_statement(&statement).map_err(|e| e.context(format!("in `{}`", statement.text)))?;
         match result {
@@ -184,6 +188,7 @@ fn serve(data_dir: &std::path::Path, args: ServerArgs) -> rivulet::Result<()> {
         data_dir: Some(data_dir.to_path_buf()),
         properties: Default::default(),
         background: true,
+        ..Default::default()
     })?;
     let config = rivulet::server::ServerConfig {
         listen: args.listen,

@@ -25,7 +25,13 @@ const SETUP: &str = "
 fn engine(dir: &Path) -> Engine {
     let mut properties = BTreeMap::new();
     properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
-    Engine::open(EngineConfig { data_dir: Some(dir.to_path_buf()), properties, background: false }).unwrap()
+    Engine::open(EngineConfig {
+        data_dir: Some(dir.to_path_buf()),
+        properties,
+        background: false,
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 /// Creates the sources and queries and writes the input, without running the queries.

@@ -39,7 +39,11 @@ fn engine() -> (Engine, Arc<EmbeddedLog>) {
     let backend: SharedBackend = log.clone();
     let mut properties = BTreeMap::new();
     properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
-    let engine = Engine::with_backend(EngineConfig { data_dir: None, properties, background: false }, backend).unwrap();
+    let engine = Engine::with_backend(
+        EngineConfig { data_dir: None, properties, background: false, ..Default::default() },
+        backend,
+    )
+    .unwrap();
     (engine, log)
 }
 

@@ -21,7 +21,13 @@ struct TestServer {
 impl TestServer {
     fn start(config: ServerConfig) -> TestServer {
         let engine = Arc::new(
-            Engine::open(EngineConfig { data_dir: None, properties: BTreeMap::new(), background: true }).unwrap(),
+            Engine::open(EngineConfig {
+                data_dir: None,
+                properties: BTreeMap::new(),
+                background: true,
+                ..Default::default()
+            })
+            .unwrap(),
         );
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let config = ServerConfig { listen: "127.0.0.1:0".parse().unwrap(), ..config };

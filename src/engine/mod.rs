@@ -40,6 +40,9 @@ pub struct EngineConfig {
     /// only inside [`Engine::run_until_idle`], one record at a time, which makes every
     /// intermediate update visible (the conformance runner's mode).
     pub background: bool,
+    /// The functions statements may call: the built-in library unless the owner adds some
+    /// (the QTT runner adds ksqlDB's test-only functions).
+    pub functions: crate::functions::FunctionRegistry,
 }
 
 /// A Rivulet engine.
@@ -104,11 +107,12 @@ impl Engine {
     /// Opens an engine on a given topic backend.
     pub fn with_backend(config: EngineConfig, backend: SharedBackend) -> Result<Engine> {
         let background = config.background;
+        let functions = config.functions.clone();
         let inner = Arc::new(Inner {
             config,
             backend,
             state: Mutex::new(State {
-                catalog: Catalog::new(),
+                catalog: Catalog::with_functions(functions),
                 session: BTreeMap::new(),
                 variables: BTreeMap::new(),
                 replaying: false,

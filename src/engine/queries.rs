@@ -27,7 +27,7 @@ use crate::exec::sink::Sink;
 use crate::exec::source::SourceReader;
 use crate::plan::aggregate::{AggregatePlan, is_aggregation, plan_aggregate};
 use crate::plan::join::{JoinPlan, join_result_kind, plan_join};
-use crate::plan::select::{SelectPlan, plan_select};
+use crate::plan::select::{SelectPlan, SelectSettings, plan_select};
 use crate::sql::ast::{CreateAsSelect, Emit, Query, QueryTarget, SourceKind};
 use crate::state::changelog::{self, Changelog};
 use crate::state::snapshot::Snapshots;
@@ -380,7 +380,13 @@ fn start_positions(inner: &Inner, state: &State, source: &Source, group: Option<
 
 /// Plans the query of a CREATE ... AS SELECT or INSERT INTO, checking that what it produces
 /// (a stream or a table) is what the statement creates.
-fn plan_persistent(query: &Query, catalog: &crate::catalog::Catalog, sink: &str, kind: SourceKind) -> Result<Planned> {
+fn plan_persistent(
+    query: &Query,
+    catalog: &crate::catalog::Catalog,
+    sink: &str,
+    kind: SourceKind,
+    settings: SelectSettings,
+) -> Result<Planned> {
     if !query.from.joins.is_empty() {
         let produces = join_result_kind(query, catalog)?;
         let plan = plan_join(query, catalog, Some(sink))?;
@@ -398,7 +404,7 @@ fn plan_persistent(query: &Query, catalog: &crate::catalog::Catalog, sink: &str,
     if is_aggregation(query) {
         Ok(Planned::Aggregate(plan_aggregate(query, catalog, Some(sink))?))
     } else {
-        Ok(Planned::Select(plan_select(query, catalog, sink)?))
+        Ok(Planned::Select(plan_select(query, catalog, sink, settings)?))
     }
 }
 
@@ -439,7 +445,8 @@ pub(crate) fn create_as_select(inner: &Inner, create: &CreateAsSelect, sql: &str
     if create.query.emit == Some(Emit::Final) && create.query.window.is_none() {
         return Err(Error::user("EMIT FINAL is only supported for windowed aggregations."));
     }
-    let plan = plan_persistent(&create.query, &state.catalog, &create.name, create.kind)?;
+    let plan =
+        plan_persistent(&create.query, &state.catalog, &create.name, create.kind, select_settings(inner, &state))?;
     let props = WithProps::new(&create.properties, &state, &inner.config)?;
     let prefix = state.property(&inner.config, "ksql.output.topic.name.prefix").unwrap_or("").to_string();
     let topic = match props.string("KAFKA_TOPIC")? {
@@ -513,7 +520,9 @@ fn build_persistent(
 ) -> Result<PersistentQuery> {
     let log = ProcessingLog::new(inner.backend.clone(), id);
     let positions = start_positions(inner, state, plan.source(), Some(id))?;
-    let mut reader = SourceReader::new(plan.source().clone(), inner.backend.clone(), positions, log.clone())?;
+    let throw = throw_on_invalid_timestamp(inner, state);
+    let mut reader = SourceReader::new(plan.source().clone(), inner.backend.clone(), positions, log.clone())?
+        .throw_on_invalid_timestamp(throw);
     if let Some(used) = plan.used_columns() {
         reader.project(&used)?;
     }
@@ -535,7 +544,8 @@ fn build_persistent(
             let reader = |source: &Source| -> Result<SourceReader> {
                 let group = (source.kind == SourceKind::Stream).then_some(id);
                 let positions = start_positions(inner, state, source, group)?;
-                SourceReader::new(source.clone(), inner.backend.clone(), positions, log.clone())
+                Ok(SourceReader::new(source.clone(), inner.backend.clone(), positions, log.clone())?
+                    .throw_on_invalid_timestamp(throw))
             };
             let (left, right) = (reader(&plan.left.source)?, reader(&plan.right.source)?);
             Operator::Join(Box::new(JoinOperator::new(*plan, left, right, log.clone())?))
@@ -672,6 +682,19 @@ fn needs_repartition(inner: &Inner, query: &Query, plan: &AggregatePlan) -> Resu
     Ok((!by_key && partitions > 1).then_some(partitions))
 }
 
+/// The settings the select planner reads from the session and config.
+pub(crate) fn select_settings(inner: &Inner, state: &State) -> SelectSettings {
+    SelectSettings::from_properties(|name| state.property(&inner.config, name))
+}
+
+/// `ksql.timestamp.throw.on.invalid`: a persistent query fails on a record whose TIMESTAMP
+/// column holds no time, rather than skipping it (ksqlDB's default).
+fn throw_on_invalid_timestamp(inner: &Inner, state: &State) -> bool {
+    state
+        .property(&inner.config, "ksql.timestamp.throw.on.invalid")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
 /// The settings aggregate functions read from the session and config.
 fn aggregate_config(inner: &Inner, state: &State) -> crate::functions::aggregate::AggregateConfig {
     let limit = |name: &str| state.property(&inner.config, name).and_then(|v| v.trim().parse::<usize>().ok());
@@ -692,9 +715,10 @@ fn warm_table(
     table: &SharedTable,
     log: &ProcessingLog,
 ) -> Result<()> {
-    let plan = plan_select(query, &state.catalog, &sink.name)?;
+    let plan = plan_select(query, &state.catalog, &sink.name, select_settings(inner, state))?;
     let positions = start_positions(inner, state, &plan.source, None)?;
-    let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
+    let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?
+        .throw_on_invalid_timestamp(throw_on_invalid_timestamp(inner, state));
     let mut select = SelectQuery::new(plan, reader, log.clone());
     while let Some(batch) = select.step(BATCH_SIZE)? {
         table.write().apply(&batch)?;
@@ -719,7 +743,7 @@ pub(crate) fn insert_into_select(inner: &Inner, target: &str, query: &Query, sql
     {
         return Err(Error::user(format!("Cannot insert into {target} because it has header columns")));
     }
-    let plan = plan_persistent(query, &state.catalog, target, SourceKind::Stream)?;
+    let plan = plan_persistent(query, &state.catalog, target, SourceKind::Stream, select_settings(inner, &state))?;
     if let Planned::Aggregate(_) = plan {
         return Err(Error::internal("INSERT INTO planned an aggregation"));
     }

@@ -51,7 +51,7 @@ pub(crate) fn show(inner: &Inner, show: &Show) -> Result<StatementResult> {
                 .map(|t| TopicSummary { name: t.name, partitions: t.config.partitions, replicas: t.config.replicas })
                 .collect(),
         ),
-        Show::Functions => StatementResult::Functions(crate::functions::list_functions()),
+        Show::Functions => StatementResult::Functions(state.catalog.functions().list()),
         Show::Properties => {
             let mut props: std::collections::BTreeMap<String, String> = inner.config.properties.clone();
             props.extend(state.session.clone());
@@ -85,7 +85,10 @@ pub(crate) fn describe(inner: &Inner, describe: &Describe) -> Result<StatementRe
                 .collect::<Result<_>>()?,
         )),
         Describe::Function { name } => {
-            let info = crate::functions::list_functions()
+            let info = state
+                .catalog
+                .functions()
+                .list()
                 .into_iter()
                 .find(|f| f.name == *name)
                 .ok_or_else(|| Error::user(format!("Can't find any functions with the name '{name}'")))?;
@@ -184,7 +187,8 @@ pub(crate) fn explain(inner: &Inner, explain: &Explain) -> Result<StatementResul
             return Err(Error::user("EXPLAIN needs a query: a SELECT, CREATE ... AS SELECT or INSERT INTO ... SELECT"));
         }
     };
-    let plan = crate::plan::select::plan_select(select, &state.catalog, "EXPLAIN")?;
+    let settings = crate::engine::queries::select_settings(inner, &state);
+    let plan = crate::plan::select::plan_select(select, &state.catalog, "EXPLAIN", settings)?;
     let mut text = String::new();
     text.push_str(&format!(
         "Source: {} (topic {}, {} / {})\n",

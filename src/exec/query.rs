@@ -95,8 +95,18 @@ impl SelectQuery {
             &exploded
         };
         let mut columns = Vec::with_capacity(self.plan.projection.len());
-        for expr in &self.plan.projection {
-            columns.push(expr.evaluate(batch)?.into_array(batch.num_rows())?);
+        for (i, expr) in self.plan.projection.iter().enumerate() {
+            let column = match expr.evaluate(batch) {
+                Ok(value) => value.into_array(batch.num_rows())?,
+                // A PARTITION BY key that fails on a row leaves that row without a key. With
+                // several rows the failing ones are not known: `process` retries row by row.
+                Err(e) if i < self.plan.partition_keys && batch.num_rows() == 1 => {
+                    self.log_row(batch, &Error::from(e));
+                    arrow::array::new_null_array(&expr.data_type(&batch.schema())?, 1)
+                }
+                Err(e) => return Err(e.into()),
+            };
+            columns.push(column);
         }
         self.finish(columns)
     }

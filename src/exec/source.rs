@@ -101,6 +101,13 @@ impl SourceReader {
         })
     }
 
+    /// Fails on a record whose TIMESTAMP column holds no time (null or unparsable) rather
+    /// than skipping it: `ksql.timestamp.throw.on.invalid`.
+    pub fn throw_on_invalid_timestamp(mut self, throw: bool) -> Self {
+        self.timestamps = self.timestamps.map(|t| t.throw_on_invalid(throw));
+        self
+    }
+
     /// Decodes only the value columns a query reads (`used`: indices into [`Self::schema`]),
     /// leaving the others NULL. Only for JSON, where fields are found by name: skipping a
     /// field still checks that the record is well-formed JSON, but no longer converts (or
@@ -169,19 +176,29 @@ impl SourceReader {
     /// Reads up to `max` records (partitions in turn) and decodes them into a batch.
     /// `Ok(None)` when nothing was pending.
     pub fn poll(&mut self, max: usize) -> Result<Option<RecordBatch>> {
+        // A batch that fails to read or decode is not consumed: the positions go back to
+        // before it, so that the records are read again rather than lost.
+        let before = (self.positions.clone(), self.next_partition);
         let mut records = std::mem::take(&mut self.buffer);
-        crate::topic::read_round_robin_into(
+        let read = crate::topic::read_round_robin_into(
             self.backend.as_ref(),
             &self.source.topic,
             &mut self.positions,
             &mut self.next_partition,
             max,
             &mut records,
-        )?;
-        let batch = if records.is_empty() { None } else { Some(self.decode(&records)) };
+        );
+        let decoded = match read {
+            Err(e) => Some(Err(e)),
+            Ok(()) if records.is_empty() => None,
+            Ok(()) => Some(self.decode(&records)),
+        };
         records.clear();
         self.buffer = records;
-        batch.transpose()
+        if matches!(decoded, Some(Err(_))) {
+            (self.positions, self.next_partition) = before;
+        }
+        decoded.transpose()
     }
 
     /// Decodes records into a batch of this reader's schema; bad records are logged and left out.

@@ -3,11 +3,14 @@
 //! With `TIMESTAMP='col'` a record's event time is that column's value instead of the record
 //! timestamp: a BIGINT of epoch milliseconds, a TIMESTAMP, or a STRING parsed with
 //! `TIMESTAMP_FORMAT`. A record whose time cannot be extracted (null, unparsable, negative) is
-//! skipped and logged, as ksqlDB does by default.
+//! skipped and logged, as ksqlDB does by default. With `ksql.timestamp.throw.on.invalid=true`
+//! a null or unparsable time fails the query instead, with Kafka Streams' message (a negative
+//! one is still skipped: Kafka Streams drops records with negative times whatever the
+//! extractor does).
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef, TimeUnit};
 use datafusion::physical_expr::PhysicalExpr;
 
@@ -23,6 +26,8 @@ pub struct TimestampExtractor {
     column: String,
     expr: Arc<dyn PhysicalExpr>,
     rowtime_index: usize,
+    /// `ksql.timestamp.throw.on.invalid`: fail rather than skip a record without a time.
+    throw_on_invalid: bool,
 }
 
 impl TimestampExtractor {
@@ -61,10 +66,18 @@ impl TimestampExtractor {
         let planner = ExprPlanner::new(schema.clone(), &catalog, vec![])?;
         let expr = planner.physical(&expr)?;
         let rowtime_index = schema.index_of(ROWTIME)?;
-        Ok(Self { column: spec.column.clone(), expr, rowtime_index })
+        Ok(Self { column: spec.column.clone(), expr, rowtime_index, throw_on_invalid: false })
     }
 
-    /// Replaces ROWTIME in `batch` with the extracted times; drops rows without one.
+    /// Fails on a record whose time cannot be extracted rather than skipping it
+    /// (`ksql.timestamp.throw.on.invalid`).
+    pub fn throw_on_invalid(mut self, throw: bool) -> Self {
+        self.throw_on_invalid = throw;
+        self
+    }
+
+    /// Replaces ROWTIME in `batch` with the extracted times; drops rows without one, or fails
+    /// on the first when [`Self::throw_on_invalid`] is set.
     pub fn apply(&self, batch: RecordBatch, log: &ProcessingLog, topic: &str) -> Result<RecordBatch> {
         if batch.num_rows() == 0 {
             return Ok(batch);
@@ -77,10 +90,23 @@ impl TimestampExtractor {
             let partitions =
                 batch.column_by_name(ROWPARTITION).map(|a| a.as_primitive::<arrow::datatypes::Int32Type>().clone());
             let offsets = batch.column_by_name(ROWOFFSET).map(|a| a.as_primitive::<Int64Type>().clone());
+            let rowtimes = batch.column(self.rowtime_index).as_primitive_opt::<Int64Type>();
             for row in 0..batch.num_rows() {
                 if !valid.value(row) {
                     let partition = partitions.as_ref().map(|p| p.value(row)).unwrap_or_default();
                     let offset = offsets.as_ref().map(|o| o.value(row)).unwrap_or_default();
+                    if self.throw_on_invalid && times.is_null(row) {
+                        // Kafka Streams' words for an extractor that throws: the query stops
+                        // here, and the record stays unconsumed.
+                        let timestamp = rowtimes.map(|t| t.value(row)).unwrap_or_default();
+                        return Err(Error::user(format!(
+                            "Fatal user code error in TimestampExtractor callback for record \
+                             ConsumerRecord(topic = {topic}, partition = {partition}, offset = {offset}, \
+                             timestamp = {timestamp}): cannot extract a timestamp from column {}: its value is \
+                             null or does not parse",
+                            self.column
+                        )));
+                    }
                     log.row_error(topic, partition, offset, &format!("invalid timestamp in column {}", self.column));
                 }
             }

@@ -78,6 +78,13 @@ fn cast(array: &ArrayRef, target: &DataType) -> Result<ArrayRef> {
     }
 }
 
+/// Java's `String.valueOf` of row `row` of `array`: what a Java UDF taking `Object` prints.
+pub(crate) fn java_string_of(array: &dyn Array, row: usize) -> Result<String> {
+    let mut out = String::new();
+    java_string(array, row, &mut out)?;
+    Ok(out)
+}
+
 /// Appends Java's `toString` of row `row` of `array` (a nested value inside a container).
 fn java_string(array: &dyn Array, row: usize, out: &mut String) -> Result<()> {
     use std::fmt::Write;

@@ -8,12 +8,15 @@
 //! than failing the batch.
 //!
 //! [`list_functions`] also names the aggregate and table functions (implemented elsewhere) so
-//! that SHOW FUNCTIONS lists all of them.
+//! that SHOW FUNCTIONS lists all of them. An engine resolves names through a
+//! [`registry::FunctionRegistry`]: this library plus the functions its owner adds.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::logical_expr::ScalarUDF;
+
+pub use registry::FunctionRegistry;
 
 pub mod aggregate;
 mod array;
@@ -28,10 +31,11 @@ mod math;
 mod nulls;
 mod other;
 mod regex;
+pub mod registry;
 mod string;
 pub mod table;
 mod url;
-mod util;
+pub(crate) mod util;
 
 /// Registered scalar functions: name, description and implementation.
 pub(crate) struct Registry {

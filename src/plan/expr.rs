@@ -335,7 +335,7 @@ impl<'a> ExprPlanner<'a> {
         {
             return self.lambda_call(kind, args);
         }
-        let Some(udf) = functions::scalar_udf(name) else {
+        let Some(udf) = self.catalog.functions().scalar(name) else {
             return Err(Error::user(format!("Can't find any functions with the name '{name}'")));
         };
         // `F(*)` outside COUNT passes no argument at all, as in ksqlDB.

@@ -17,9 +17,6 @@ use crate::plan::expr::{ExprPlanner, default_column_name};
 use crate::sql::ast::{self, Expr, Query, SelectItem, SourceKind};
 use crate::sql::types::SqlType;
 
-/// The table functions: one input row becomes many.
-pub const TABLE_FUNCTIONS: [&str; 2] = ["EXPLODE", "CUBE_EXPLODE"];
-
 /// Names no column or alias may take.
 pub const RESERVED: [&str; 5] = [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND];
 /// The per-record pseudo columns a transient query may select.
@@ -49,6 +46,9 @@ pub struct SelectPlan {
     /// A persistent query over a table: its output is the table's changelog, so a row that
     /// fails WHERE becomes a tombstone rather than vanishing, and key-less records are dropped.
     pub changelog: bool,
+    /// How many leading projections compute a PARTITION BY key. As in ksqlDB, a row whose new
+    /// key fails to compute is kept with a NULL key (and a processing-log entry), not dropped.
+    pub partition_keys: usize,
 }
 
 /// One expanded select item.
@@ -57,18 +57,35 @@ pub(crate) struct Item {
     pub(crate) expr: Expr,
 }
 
+/// What the select planner reads from the statement's properties.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SelectSettings {
+    /// `ksql.new.query.planner.enabled`: the result's key columns are the source's key
+    /// columns in the order the projection selects them, and a stream's projection may leave
+    /// them out (the old planner puts them in the source's order and requires all of them).
+    pub new_planner: bool,
+}
+
+impl SelectSettings {
+    /// The settings from the value of each property (`None`: unset).
+    pub fn from_properties<'a>(property: impl Fn(&str) -> Option<&'a str>) -> Self {
+        let enabled = |name: &str| property(name).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        Self { new_planner: enabled("ksql.new.query.planner.enabled") }
+    }
+}
+
 /// Plans a persistent query over its single source. `sink` names the result in messages.
-pub fn plan_select(query: &Query, catalog: &Catalog, sink: &str) -> Result<SelectPlan> {
-    plan(query, catalog, Some(sink))
+pub fn plan_select(query: &Query, catalog: &Catalog, sink: &str, settings: SelectSettings) -> Result<SelectPlan> {
+    plan(query, catalog, Some(sink), settings)
 }
 
 /// Plans a transient (push or pull) query: its rows go to a client, not to a topic, so the
 /// projection need not carry the key or any value column.
 pub fn plan_transient(query: &Query, catalog: &Catalog) -> Result<SelectPlan> {
-    plan(query, catalog, None)
+    plan(query, catalog, None, SelectSettings::default())
 }
 
-fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPlan> {
+fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>, settings: SelectSettings) -> Result<SelectPlan> {
     let transient = sink.is_none();
     let sink = sink.unwrap_or("QUERY");
     if !query.from.joins.is_empty() {
@@ -109,10 +126,26 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
     let mut tf_fields: Vec<Field> = input_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
     for item in items.iter_mut() {
         if let Expr::Function { name, args } = &item.expr
-            && TABLE_FUNCTIONS.contains(&name.as_str())
+            && catalog.functions().is_table_function(name)
         {
             if source.kind == SourceKind::Table {
                 return Err(Error::user("Table source is not supported with table functions"));
+            }
+            let column = format!("__tf_{}", table_functions.len());
+            // An added table function returns, per row, the ARRAY of its rows: exploded as
+            // EXPLODE's argument is.
+            if let Some(udf) = catalog.functions().added_table(name) {
+                let rows = planner.physical_call(udf, args).map_err(|e| in_clause(e, "SELECT"))?;
+                let element = match SqlType::from_arrow(&rows.data_type(&input_schema)?)? {
+                    SqlType::Array(element) => *element,
+                    other => {
+                        return Err(Error::internal(format!("table function '{name}' returned {other}, not an ARRAY")));
+                    }
+                };
+                table_functions.push(rows);
+                tf_fields.push(Field::new(&column, element.to_arrow(), true));
+                item.expr = Expr::Column { qualifier: None, name: column };
+                continue;
             }
             let [arg] = args.as_slice() else {
                 return Err(Error::user(format!("Function '{name}' takes exactly one ARRAY argument")));
@@ -121,7 +154,6 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
             let SqlType::Array(element) = arg_type else {
                 return Err(Error::user(format!("Function '{name}' does not accept parameters ({arg_type}).")));
             };
-            let column = format!("__tf_{}", table_functions.len());
             // CUBE_EXPLODE(a) is EXPLODE(CUBE(a)): one row per combination of a's elements.
             let (arg, element) = if name == "CUBE_EXPLODE" {
                 (planner.physical_call(crate::functions::table::cube_udf(), args)?, SqlType::Array(element))
@@ -179,6 +211,15 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
                         key.name, items[*first].name, items[*second].name
                     )));
                 }
+            }
+        }
+        if settings.new_planner {
+            // ksqlDB's new planner keys the result by the source's key columns the projection
+            // selects, in the projection's order; a stream's result may leave them all out
+            // (it then has no key), but a table's rows are identified by their key.
+            key_items.sort_unstable();
+            if source.kind == SourceKind::Stream {
+                missing.clear();
             }
         }
         if !missing.is_empty() {
@@ -294,6 +335,7 @@ fn plan(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<SelectPl
         output_schema: Arc::new(Schema::new(fields)),
         limit: query.limit,
         changelog,
+        partition_keys: if query.partition_by.is_empty() { 0 } else { key_items.len() },
     })
 }
 

@@ -60,6 +60,7 @@ pub fn run(data_dir: &Path) -> Result<()> {
         data_dir: Some(data_dir.to_path_buf()),
         properties: BTreeMap::new(),
         background: true,
+        ..Default::default()
     })?;
     let banner = vec![format!(
         "Rivulet {} — streaming SQL in ksqlDB's dialect, embedded on {}",

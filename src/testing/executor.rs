@@ -111,8 +111,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs a case on the current thread: `Err` is the failure message.
 pub fn execute(case: &TestCase) -> Result<(), String> {
-    let config = EngineConfig { data_dir: None, properties: engine_properties(case), background: false };
-    let engine = Engine::open(config).map_err(|e| format!("cannot open an engine: {e}"))?;
+    let engine = Engine::open(engine_config(case)).map_err(|e| format!("cannot open an engine: {e}"))?;
     let backend = engine.backend();
     create_topics(case, backend.as_ref())?;
 
@@ -148,6 +147,18 @@ pub fn execute(case: &TestCase) -> Result<(), String> {
         post::check(conditions, &catalog, backend.as_ref())?;
     }
     Ok(())
+}
+
+/// The engine a case runs on: in memory, queries stepped by the runner, the case's
+/// properties, and ksqlDB's test-only functions (which ksqlDB's runner loads from its test
+/// classpath; no other engine has them).
+pub(crate) fn engine_config(case: &TestCase) -> EngineConfig {
+    EngineConfig {
+        data_dir: None,
+        properties: engine_properties(case),
+        background: false,
+        functions: super::functions::registry(),
+    }
 }
 
 /// The case's properties over ksqlDB's runner's base config, which reads topics from the

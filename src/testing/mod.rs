@@ -10,6 +10,7 @@
 pub mod case;
 pub mod compare;
 pub mod executor;
+pub mod functions;
 pub mod post;
 pub mod rest;
 pub mod window;

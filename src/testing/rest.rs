@@ -18,9 +18,9 @@ use serde_json::Value;
 
 use super::case::{RestSpec, TestCase};
 use super::compare::values_match;
-use super::executor::{create_topics, engine_properties, input_record, verify_outputs};
+use super::executor::{create_topics, engine_config, input_record, verify_outputs};
 use crate::client::{Client, ClientError, ServerError};
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::Engine;
 use crate::server::{ServerConfig, ServerHandle};
 
 /// How long a push query may stay silent before the runner stops reading it.
@@ -28,8 +28,7 @@ const PUSH_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs a REST case: `Err` is the failure message.
 pub fn execute(case: &TestCase, spec: &RestSpec) -> Result<(), String> {
-    let config = EngineConfig { data_dir: None, properties: engine_properties(case), background: false };
-    let engine = Arc::new(Engine::open(config).map_err(|e| format!("cannot open an engine: {e}"))?);
+    let engine = Arc::new(Engine::open(engine_config(case)).map_err(|e| format!("cannot open an engine: {e}"))?);
     create_topics(case, engine.backend().as_ref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
