@@ -25,7 +25,13 @@ fn engine(dir: Option<&Path>) -> Engine {
     // A snapshot once the changelog grew by the state's size (20,000 groups), never by time.
     properties.insert("rivulet.state.snapshot.min.records".to_string(), "1000".to_string());
     properties.insert("rivulet.state.snapshot.interval.ms".to_string(), "3600000".to_string());
-    Engine::open(EngineConfig { data_dir: dir.map(Path::to_path_buf), properties, background: false }).unwrap()
+    Engine::open(EngineConfig {
+        data_dir: dir.map(Path::to_path_buf),
+        properties,
+        background: false,
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 /// Writes records `range` of the input: sensor `i * 7919 % keys`, value `i % 1000`.
