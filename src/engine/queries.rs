@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use crate::catalog::{QueryInfo, Source};
 use crate::engine::ddl::{WithProps, status, validate_formats};
-use crate::engine::result::{PushQuery, ResultColumn, StatementResult};
+use crate::engine::result::{PushQuery, PushedRow, ResultColumn, StatementResult};
 use crate::engine::{Inner, State};
 use crate::error::{Error, Result};
 use crate::exec::aggregate::Aggregator;
@@ -866,7 +866,7 @@ fn key_lookup(query: &Query, source: &Source) -> Result<Option<Vec<arrow::array:
     Ok(if key.is_empty() { None } else { Some(key) })
 }
 
-fn result_columns(columns: &[crate::catalog::Column]) -> Vec<ResultColumn> {
+pub(crate) fn result_columns(columns: &[crate::catalog::Column]) -> Vec<ResultColumn> {
     columns
         .iter()
         .map(|c| ResultColumn {
@@ -887,6 +887,14 @@ const PUSH_BUFFER_ROWS: usize = 1024;
 pub(crate) fn batch_rows(batch: &arrow::array::RecordBatch, width: usize) -> Vec<Vec<serde_json::Value>> {
     // A row a table query deleted (a tombstone) is not a result row.
     push_rows(batch, width, false).into_iter().map(|(row, _)| row).collect()
+}
+
+/// The rows of a push query's output batch, ready to hand to subscribers.
+fn pushed_rows(batch: &arrow::array::RecordBatch, width: usize, table: bool) -> Vec<Arc<PushedRow>> {
+    push_rows(batch, width, table)
+        .into_iter()
+        .map(|(values, tombstone)| Arc::new(PushedRow::new(values, tombstone)))
+        .collect()
 }
 
 /// The rows of a push query's output batch with their tombstone flags: a table's changelog
@@ -921,8 +929,8 @@ pub(crate) struct Fanout {
     subscribers: Mutex<Vec<Subscriber>>,
 }
 
-/// The sending side of a push query's rows (with their tombstone flags).
-type RowSender = std::sync::mpsc::SyncSender<Result<(Vec<serde_json::Value>, bool)>>;
+/// The sending side of a push query's rows.
+type RowSender = std::sync::mpsc::SyncSender<Result<Arc<PushedRow>>>;
 
 struct Subscriber {
     tx: Option<RowSender>,
@@ -1023,7 +1031,8 @@ fn start_fanout(
             }
             match op.step(BATCH_SIZE) {
                 Ok(Some(batch)) => {
-                    let rows = push_rows(&batch, width, table);
+                    // One copy of each row, shared by every subscriber.
+                    let rows = pushed_rows(&batch, width, table);
                     let mut subscribers = fanout.subscribers.lock();
                     for s in subscribers.iter_mut() {
                         for row in &rows {
@@ -1031,7 +1040,7 @@ fn start_fanout(
                                 break;
                             }
                             let Some(tx) = &s.tx else { break };
-                            match tx.try_send(Ok(row.clone())) {
+                            match tx.try_send(Ok(Arc::clone(row))) {
                                 Ok(()) => {
                                     s.sent += 1;
                                     if s.limit.is_some_and(|l| s.sent >= l) {
@@ -1119,7 +1128,7 @@ fn spawn_push(
                 while !flag.load(Ordering::Acquire) {
                     match select.step(step) {
                         Ok(Some(batch)) => {
-                            for row in push_rows(&batch, width, table) {
+                            for row in pushed_rows(&batch, width, table) {
                                 if tx.send(Ok(row)).is_err() {
                                     flag.store(true, Ordering::Release);
                                     return;
