@@ -81,11 +81,11 @@ fn cached_key_lookups_answer_as_the_ordinary_path_does() {
         vec![vec![json!(1), json!("ada"), json!(10)]]
     );
     assert_eq!(
-        cached(&engine, "SELECT owner, balance * 2 AS twice FROM q_accounts WHERE 3000000000 = id;").1,
-        vec![vec![json!("big"), json!(60)]]
+        cached(&engine, "SELECT owner, UCASE(owner) AS loud FROM q_accounts WHERE 3000000000 = id;").1,
+        vec![vec![json!("big"), json!("BIG")]]
     );
-    cached(&engine, "SELECT owner, balance * 2 AS twice FROM q_accounts WHERE 1 = id;");
-    cached(&engine, "SELECT owner FROM q_accounts WHERE id = 7 LIMIT 1;");
+    cached(&engine, "SELECT owner, UCASE(owner) AS loud FROM q_accounts WHERE 1 = id;");
+    cached(&engine, "SELECT owner FROM q_accounts WHERE id = 7;");
 
     // New data shows through a cached plan.
     run(&engine, "INSERT INTO clicks (user, page) VALUES ('b', 'pay');");

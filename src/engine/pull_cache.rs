@@ -132,13 +132,12 @@ impl Shape {
                     while i < bytes.len() && bytes[i].is_ascii_digit() {
                         i += 1;
                     }
-                    let follows_name = previous.is_ascii_alphanumeric() || matches!(previous, b'_' | b'@');
                     let glued =
                         bytes.get(i).is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'@' | b'.'));
                     // A leading zero is read the same by the parser, but the template would
                     // then not say how the literal was written.
                     let padded = bytes[start] == b'0' && i - start > 1;
-                    if follows_name || glued || padded || key.is_some() {
+                    if glued || padded || key.is_some() {
                         return None;
                     }
                     key = Some(KeyLiteral::Integer(sql[start..i].parse().ok()?));
