@@ -115,11 +115,7 @@ pub fn run(args: &LoadArgs) -> Result<()> {
     }
     drop(client);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::external(format!("cannot start the load runtime: {e}")))?;
-    let report = runtime.block_on(load(args, &url, &stream, &table, pid))?;
+    let report = load(args, &url, &stream, &table, pid)?;
     report.print();
     drop(child);
     Ok(())
@@ -241,21 +237,21 @@ fn post(addr: &str, path: &str, body: String) -> hyper::Request<Full<Bytes>> {
     request
 }
 
-async fn load(args: &LoadArgs, url: &str, stream: &str, table: &str, pid: Option<u32>) -> Result<Report> {
-    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop_push = Arc::new(AtomicBool::new(false));
-    let delivered: Arc<Vec<AtomicU64>> = Arc::new((0..args.push_clients).map(|_| AtomicU64::new(0)).collect());
-    let push_errors = Arc::new(AtomicU64::new(0));
-
-    // Push clients: each follows the stream from now on and counts its rows.
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.push_clients.max(1));
-    let mut push_tasks = Vec::new();
-    for i in 0..args.push_clients {
-        let (addr, stop, delivered, errors, ready) =
-            (addr.clone(), stop_push.clone(), delivered.clone(), push_errors.clone(), ready_tx.clone());
-        let sql = format!("SELECT * FROM {stream} EMIT CHANGES;");
-        push_tasks.push(tokio::spawn(async move {
+/// The push clients: each on a connection of its own, following the stream from now on and
+/// counting every row it reads, until `stop` turns true.
+async fn push_clients(
+    addr: String,
+    sql: String,
+    delivered: Arc<Vec<AtomicU64>>,
+    errors: Arc<AtomicU64>,
+    ready: tokio::sync::mpsc::Sender<()>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tasks = Vec::with_capacity(delivered.len());
+    for i in 0..delivered.len() {
+        let (addr, sql, delivered, errors, ready, mut stop) =
+            (addr.clone(), sql.clone(), delivered.clone(), errors.clone(), ready.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
             let outcome: Result<()> = async {
                 let mut sender = connect(&addr).await?;
                 let body = json!({"sql": sql, "properties": {"auto.offset.reset": "latest"}}).to_string();
@@ -268,9 +264,11 @@ async fn load(args: &LoadArgs, url: &str, stream: &str, table: &str, pid: Option
                 }
                 let mut body = response.into_body();
                 let mut header_seen = false;
-                while !stop.load(Ordering::Relaxed) {
-                    let frame = tokio::time::timeout(Duration::from_millis(200), body.frame()).await;
-                    let Ok(frame) = frame else { continue };
+                loop {
+                    let frame = tokio::select! {
+                        frame = body.frame() => frame,
+                        _ = stop.changed() => break,
+                    };
                     let Some(frame) = frame else { break };
                     let frame = frame.map_err(|e| Error::external(format!("push stream broke: {e}")))?;
                     let Ok(data) = frame.into_data() else { continue };
@@ -292,147 +290,212 @@ async fn load(args: &LoadArgs, url: &str, stream: &str, table: &str, pid: Option
             }
         }));
     }
-    drop(ready_tx);
-    for _ in 0..args.push_clients {
-        if tokio::time::timeout(Duration::from_secs(30), ready_rx.recv()).await.is_err() {
-            return Err(Error::external("push clients did not all start within 30 s"));
-        }
+    drop(ready);
+    for task in tasks {
+        let _ = task.await;
     }
+}
 
-    // The inserter: `insert_rate` rows a second, in ten batches.
-    let inserted = Arc::new(AtomicU64::new(0));
-    let inserter = {
-        let (addr, stop, inserted) = (addr.clone(), stop.clone(), inserted.clone());
-        let per_tick = (args.insert_rate / 10).max(1);
-        let stream = stream.to_string();
-        let keys = args.keys.max(1);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(100));
-            let mut n: u64 = 0;
-            while !stop.load(Ordering::Relaxed) {
-                tick.tick().await;
-                let mut body = json!({"target": stream}).to_string();
-                for _ in 0..per_tick {
-                    body.push('\n');
-                    body.push_str(&json!({"ID": format!("k{}", n as usize % keys), "V": 1}).to_string());
-                    n += 1;
-                }
-                let Ok(mut sender) = connect(&addr).await else { continue };
-                if let Ok(response) = sender.send_request(post(&addr, "/inserts-stream", body)).await
-                    && let Ok(acks) = response.into_body().collect().await
-                {
-                    let text = acks.to_bytes();
-                    let ok = text.split(|b| *b == b'\n').filter(|l| l.starts_with(b"{\"status\":\"ok\"")).count();
-                    inserted.fetch_add(ok as u64, Ordering::Relaxed);
-                }
-            }
-        })
+/// Runs the load. The push clients run on a thread and runtime of their own, the pull workers
+/// (with the inserter and the once-a-second report) on another: on a small machine, a pull
+/// answer that arrives while the push clients read a burst of rows is then read as soon as the
+/// kernel runs the pull thread, instead of waiting in the same task queue behind 200 push
+/// clients — which would count the load generator's own backlog as the server's latency.
+/// Both are single-threaded runtimes: the generator shares the cores with the server it
+/// measures, and a thread per runtime is all its work needs.
+fn load(args: &LoadArgs, url: &str, stream: &str, table: &str, pid: Option<u32>) -> Result<Report> {
+    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let delivered: Arc<Vec<AtomicU64>> = Arc::new((0..args.push_clients).map(|_| AtomicU64::new(0)).collect());
+    let push_errors = Arc::new(AtomicU64::new(0));
+    let (ready_tx, ready_rx) = tokio::sync::mpsc::channel::<()>(args.push_clients.max(1));
+    let (stop_push, stop_push_rx) = tokio::sync::watch::channel(false);
+    let runtime = |name: &str| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::external(format!("cannot start the {name} runtime: {e}")))
     };
+    let push_runtime = runtime("push clients")?;
+    let push_thread = {
+        let work = push_clients(
+            addr.clone(),
+            format!("SELECT * FROM {stream} EMIT CHANGES;"),
+            delivered.clone(),
+            push_errors.clone(),
+            ready_tx,
+            stop_push_rx,
+        );
+        std::thread::Builder::new()
+            .name("load-push".into())
+            .spawn(move || push_runtime.block_on(work))
+            .map_err(|e| Error::external(format!("cannot start the push clients' thread: {e}")))?
+    };
+    let pulls = PullLoad { args, addr, stream, table, pid, delivered, push_errors, ready: ready_rx };
+    let report = runtime("pull workers")?.block_on(pulls.run(&stop_push));
+    // Whatever happened, the push clients stop and their thread ends.
+    let _ = stop_push.send(true);
+    if push_thread.join().is_err() {
+        return Err(Error::internal("the push clients' thread panicked"));
+    }
+    report
+}
 
-    // Pull workers.
-    let connections = args.pull_connections.max(1);
-    let per_worker = Duration::from_secs_f64(connections as f64 / args.pull_rate.max(1) as f64);
-    let pull_errors = Arc::new(AtomicU64::new(0));
-    let pulls_done = Arc::new(AtomicU64::new(0));
-    let mut workers = Vec::new();
-    let started = Instant::now();
-    for w in 0..connections {
-        let (addr, stop, errors, done) = (addr.clone(), stop.clone(), pull_errors.clone(), pulls_done.clone());
-        let (table, keys) = (table.to_string(), args.keys.max(1));
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let Ok(mut sender) = connect(&addr).await else {
-                errors.fetch_add(1, Ordering::Relaxed);
-                return latencies;
-            };
-            // Workers start spread over one period, so that their requests interleave rather
-            // than arrive in bursts of `connections` at once.
-            let offset = per_worker.mul_f64(w as f64 / connections as f64);
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, per_worker);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (w as u64 + 1);
-            while !stop.load(Ordering::Relaxed) {
-                tick.tick().await;
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let key = seed as usize % keys;
-                let sql = format!("SELECT * FROM {table} WHERE id = 'k{key}';");
-                let body = json!({"sql": sql}).to_string();
-                let sent = Instant::now();
-                let ok = match sender.send_request(post(&addr, "/query-stream", body)).await {
-                    Ok(response) if response.status().is_success() => match response.into_body().collect().await {
-                        // The metadata line and the key's row.
-                        Ok(all) => memchr::memchr_iter(b'\n', &all.to_bytes()).count() == 2,
-                        Err(_) => false,
-                    },
-                    _ => false,
-                };
-                latencies.push(sent.elapsed().as_micros() as u64);
-                done.fetch_add(1, Ordering::Relaxed);
-                if !ok {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                    match connect(&addr).await {
-                        Ok(fresh) => sender = fresh,
-                        Err(_) => break,
+/// The pull side of the load, and the bookkeeping.
+struct PullLoad<'a> {
+    args: &'a LoadArgs,
+    addr: String,
+    stream: &'a str,
+    table: &'a str,
+    pid: Option<u32>,
+    delivered: Arc<Vec<AtomicU64>>,
+    push_errors: Arc<AtomicU64>,
+    ready: tokio::sync::mpsc::Receiver<()>,
+}
+
+impl PullLoad<'_> {
+    async fn run(mut self, stop_push: &tokio::sync::watch::Sender<bool>) -> Result<Report> {
+        let (args, addr, delivered) = (self.args, self.addr.clone(), self.delivered.clone());
+        for _ in 0..args.push_clients {
+            if tokio::time::timeout(Duration::from_secs(30), self.ready.recv()).await.is_err() {
+                return Err(Error::external("push clients did not all start within 30 s"));
+            }
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+
+        // The inserter: `insert_rate` rows a second, in ten batches.
+        let inserted = Arc::new(AtomicU64::new(0));
+        let inserter = {
+            let (addr, stop, inserted) = (addr.clone(), stop.clone(), inserted.clone());
+            let per_tick = (args.insert_rate / 10).max(1);
+            let stream = self.stream.to_string();
+            let keys = args.keys.max(1);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(100));
+                let mut n: u64 = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    tick.tick().await;
+                    let mut body = json!({"target": stream}).to_string();
+                    for _ in 0..per_tick {
+                        body.push('\n');
+                        body.push_str(&json!({"ID": format!("k{}", n as usize % keys), "V": 1}).to_string());
+                        n += 1;
+                    }
+                    let Ok(mut sender) = connect(&addr).await else { continue };
+                    if let Ok(response) = sender.send_request(post(&addr, "/inserts-stream", body)).await
+                        && let Ok(acks) = response.into_body().collect().await
+                    {
+                        let text = acks.to_bytes();
+                        let ok = text.split(|b| *b == b'\n').filter(|l| l.starts_with(b"{\"status\":\"ok\"")).count();
+                        inserted.fetch_add(ok as u64, Ordering::Relaxed);
                     }
                 }
-            }
-            latencies
-        }));
-    }
+            })
+        };
 
-    let mut peak: Option<f64> = None;
-    for second in 1..=args.duration {
-        tokio::time::sleep_until((started + Duration::from_secs(second)).into()).await;
-        let memory = pid.and_then(memory);
-        if let Some((_, hwm)) = memory {
-            peak = Some(hwm);
+        // Pull workers.
+        let connections = args.pull_connections.max(1);
+        let per_worker = Duration::from_secs_f64(connections as f64 / args.pull_rate.max(1) as f64);
+        let pull_errors = Arc::new(AtomicU64::new(0));
+        let pulls_done = Arc::new(AtomicU64::new(0));
+        let mut workers = Vec::new();
+        let started = Instant::now();
+        for w in 0..connections {
+            let (addr, stop, errors, done) = (addr.clone(), stop.clone(), pull_errors.clone(), pulls_done.clone());
+            let (table, keys) = (self.table.to_string(), args.keys.max(1));
+            workers.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let Ok(mut sender) = connect(&addr).await else {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    return latencies;
+                };
+                // Workers start spread over one period, so that their requests interleave
+                // rather than arrive in bursts of `connections` at once.
+                let offset = per_worker.mul_f64(w as f64 / connections as f64);
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, per_worker);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (w as u64 + 1);
+                while !stop.load(Ordering::Relaxed) {
+                    tick.tick().await;
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let key = seed as usize % keys;
+                    let sql = format!("SELECT * FROM {table} WHERE id = 'k{key}';");
+                    let body = json!({"sql": sql}).to_string();
+                    let sent = Instant::now();
+                    let ok = match sender.send_request(post(&addr, "/query-stream", body)).await {
+                        Ok(response) if response.status().is_success() => {
+                            match response.into_body().collect().await {
+                                // The metadata line and the key's row.
+                                Ok(all) => memchr::memchr_iter(b'\n', &all.to_bytes()).count() == 2,
+                                Err(_) => false,
+                            }
+                        }
+                        _ => false,
+                    };
+                    latencies.push(sent.elapsed().as_micros() as u64);
+                    done.fetch_add(1, Ordering::Relaxed);
+                    if !ok {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        match connect(&addr).await {
+                            Ok(fresh) => sender = fresh,
+                            Err(_) => break,
+                        }
+                    }
+                }
+                latencies
+            }));
         }
-        let min = delivered.iter().map(|d| d.load(Ordering::Relaxed)).min().unwrap_or(0);
-        tracing::warn!(
-            "t={second}s pulls={} pull_errors={} inserted={} push_rows_min={min} server_rss_mb={}",
-            pulls_done.load(Ordering::Relaxed),
-            pull_errors.load(Ordering::Relaxed),
-            inserted.load(Ordering::Relaxed),
-            memory.map_or("n/a".to_string(), |(rss, _)| format!("{rss:.1}")),
-        );
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    // Pulls and inserts stop; push clients get the time to receive what was inserted.
-    stop.store(true, Ordering::Relaxed);
-    let _ = inserter.await;
-    let mut latencies = Vec::new();
-    for worker in workers {
-        if let Ok(mut l) = worker.await {
-            latencies.append(&mut l);
+
+        let mut peak: Option<f64> = None;
+        for second in 1..=args.duration {
+            tokio::time::sleep_until((started + Duration::from_secs(second)).into()).await;
+            let memory = self.pid.and_then(memory);
+            if let Some((_, hwm)) = memory {
+                peak = Some(hwm);
+            }
+            let min = delivered.iter().map(|d| d.load(Ordering::Relaxed)).min().unwrap_or(0);
+            tracing::warn!(
+                "t={second}s pulls={} pull_errors={} inserted={} push_rows_min={min} server_rss_mb={}",
+                pulls_done.load(Ordering::Relaxed),
+                pull_errors.load(Ordering::Relaxed),
+                inserted.load(Ordering::Relaxed),
+                memory.map_or("n/a".to_string(), |(rss, _)| format!("{rss:.1}")),
+            );
         }
+        let seconds = started.elapsed().as_secs_f64();
+        // Pulls and inserts stop; push clients get the time to receive what was inserted.
+        stop.store(true, Ordering::Relaxed);
+        let _ = inserter.await;
+        let mut latencies = Vec::new();
+        for worker in workers {
+            if let Ok(mut l) = worker.await {
+                latencies.append(&mut l);
+            }
+        }
+        let total = inserted.load(Ordering::Relaxed);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && delivered.iter().any(|d| d.load(Ordering::Relaxed) < total) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = stop_push.send(true);
+        let counts: Vec<u64> = delivered.iter().map(|d| d.load(Ordering::Relaxed)).collect();
+        let min_delivered = counts.iter().copied().min().unwrap_or(0);
+        let missing = counts.iter().map(|&c| total.saturating_sub(c)).sum();
+        latencies.sort_unstable();
+        let memory = self.pid.and_then(memory);
+        Ok(Report {
+            pulls: latencies.len(),
+            seconds,
+            latencies_us: latencies,
+            pull_errors: pull_errors.load(Ordering::Relaxed),
+            push_clients: args.push_clients,
+            push_errors: self.push_errors.load(Ordering::Relaxed),
+            inserted: total,
+            min_delivered,
+            missing,
+            rss_mb: memory.map(|(rss, _)| rss),
+            peak_rss_mb: memory.map(|(_, hwm)| hwm).or(peak),
+        })
     }
-    let total = inserted.load(Ordering::Relaxed);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline && delivered.iter().any(|d| d.load(Ordering::Relaxed) < total) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    stop_push.store(true, Ordering::Relaxed);
-    for task in push_tasks {
-        let _ = tokio::time::timeout_at(deadline.into(), task).await;
-    }
-    let counts: Vec<u64> = delivered.iter().map(|d| d.load(Ordering::Relaxed)).collect();
-    let min_delivered = counts.iter().copied().min().unwrap_or(0);
-    let missing = counts.iter().map(|&c| total.saturating_sub(c)).sum();
-    latencies.sort_unstable();
-    let memory = pid.and_then(memory);
-    Ok(Report {
-        pulls: latencies.len(),
-        seconds,
-        latencies_us: latencies,
-        pull_errors: pull_errors.load(Ordering::Relaxed),
-        push_clients: args.push_clients,
-        push_errors: push_errors.load(Ordering::Relaxed),
-        inserted: total,
-        min_delivered,
-        missing,
-        rss_mb: memory.map(|(rss, _)| rss),
-        peak_rss_mb: memory.map(|(_, hwm)| hwm).or(peak),
-    })
 }

@@ -7,6 +7,7 @@
 //! offsets they committed.
 
 mod ddl;
+mod pull_cache;
 mod queries;
 pub mod result;
 mod show;
@@ -63,6 +64,8 @@ pub(crate) struct Inner {
     pub(crate) requests: parking_lot::ReentrantMutex<()>,
     /// Running shared push queries by statement (see `queries::Fanout`).
     pub(crate) fanouts: Arc<Mutex<std::collections::HashMap<String, Arc<queries::Fanout>>>>,
+    /// Plans of key-lookup pull queries by shape (see `pull_cache`).
+    pub(crate) pull_cache: pull_cache::PullCache,
 }
 
 /// The settings one request runs with: ksqlDB's `streamsProperties` and `sessionVariables`.
@@ -121,6 +124,7 @@ impl Engine {
             tables: Mutex::new(std::collections::HashMap::new()),
             requests: parking_lot::ReentrantMutex::new(()),
             fanouts: Arc::new(Mutex::new(std::collections::HashMap::new())),
+            pull_cache: pull_cache::PullCache::default(),
         });
         let engine = Engine { inner };
         engine.replay()?;
@@ -176,7 +180,35 @@ impl Engine {
 
     /// Executes one parsed statement.
     pub fn execute_statement(&self, statement: &ParsedStatement) -> Result<StatementResult> {
-        self.dispatch(statement)
+        let result = self.dispatch(statement);
+        // Whatever else a statement does, a SELECT changes nothing a cached pull-query plan
+        // depends on; anything else (DDL, TERMINATE, SET, ...) may have, succeeding or not.
+        if !matches!(statement.statement, Statement::Query(_)) {
+            self.inner.pull_cache.invalidate();
+        }
+        result
+    }
+
+    /// Answers a pull query that looks up one key of a table (`SELECT ... FROM t WHERE k =
+    /// 'v';`) from a plan cached by the query's shape, planning it the first time; `None` when
+    /// `sql` is not such a query, to be run with [`Engine::with_session`] and
+    /// [`Engine::execute_statement`] as usual (which also reports its errors). The answer is
+    /// the one the ordinary path gives; the cache is dropped by any statement other than a
+    /// SELECT.
+    pub fn cached_pull(&self, sql: &str, session: &Session) -> Option<Result<StatementResult>> {
+        pull_cache::answer(self, sql, session)
+    }
+
+    /// [`Engine::cached_pull`] for callers that must not wait (an async server thread): the
+    /// answer when the query's plan is cached and the table is not being written right now,
+    /// else `None` (then call [`Engine::cached_pull`] where waiting is fine). Never plans.
+    pub fn cached_pull_now(&self, sql: &str, session: &Session) -> Option<Result<StatementResult>> {
+        pull_cache::answer_now(self, sql, session)
+    }
+
+    /// How many pull queries the plan cache answered.
+    pub fn pull_cache_hits(&self) -> u64 {
+        self.inner.pull_cache.hits()
     }
 
     fn dispatch(&self, parsed: &ParsedStatement) -> Result<StatementResult> {

@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use crate::catalog::{QueryInfo, Source};
 use crate::engine::ddl::{WithProps, status, validate_formats};
-use crate::engine::result::{PushQuery, ResultColumn, StatementResult};
+use crate::engine::result::{PushQuery, PushedRow, ResultColumn, StatementResult};
 use crate::engine::{Inner, State};
 use crate::error::{Error, Result};
 use crate::exec::aggregate::Aggregator;
@@ -1010,7 +1010,7 @@ fn key_lookup(query: &Query, source: &Source) -> Result<Option<Vec<arrow::array:
     Ok(if key.is_empty() { None } else { Some(key) })
 }
 
-fn result_columns(columns: &[crate::catalog::Column]) -> Vec<ResultColumn> {
+pub(crate) fn result_columns(columns: &[crate::catalog::Column]) -> Vec<ResultColumn> {
     columns
         .iter()
         .map(|c| ResultColumn {
@@ -1031,6 +1031,14 @@ const PUSH_BUFFER_ROWS: usize = 1024;
 pub(crate) fn batch_rows(batch: &arrow::array::RecordBatch, width: usize) -> Vec<Vec<serde_json::Value>> {
     // A row a table query deleted (a tombstone) is not a result row.
     push_rows(batch, width, false).into_iter().map(|(row, _)| row).collect()
+}
+
+/// The rows of a push query's output batch, ready to hand to subscribers.
+fn pushed_rows(batch: &arrow::array::RecordBatch, width: usize, table: bool) -> Vec<Arc<PushedRow>> {
+    push_rows(batch, width, table)
+        .into_iter()
+        .map(|(values, tombstone)| Arc::new(PushedRow::new(values, tombstone)))
+        .collect()
 }
 
 /// The rows of a push query's output batch with their tombstone flags: a table's changelog
@@ -1065,8 +1073,8 @@ pub(crate) struct Fanout {
     subscribers: Mutex<Vec<Subscriber>>,
 }
 
-/// The sending side of a push query's rows (with their tombstone flags).
-type RowSender = std::sync::mpsc::SyncSender<Result<(Vec<serde_json::Value>, bool)>>;
+/// The sending side of a push query's rows.
+type RowSender = std::sync::mpsc::SyncSender<Result<Arc<PushedRow>>>;
 
 struct Subscriber {
     tx: Option<RowSender>,
@@ -1167,7 +1175,8 @@ fn start_fanout(
             }
             match op.step(BATCH_SIZE) {
                 Ok(Some(batch)) => {
-                    let rows = push_rows(&batch, width, table);
+                    // One copy of each row, shared by every subscriber.
+                    let rows = pushed_rows(&batch, width, table);
                     let mut subscribers = fanout.subscribers.lock();
                     for s in subscribers.iter_mut() {
                         for row in &rows {
@@ -1175,7 +1184,7 @@ fn start_fanout(
                                 break;
                             }
                             let Some(tx) = &s.tx else { break };
-                            match tx.try_send(Ok(row.clone())) {
+                            match tx.try_send(Ok(Arc::clone(row))) {
                                 Ok(()) => {
                                     s.sent += 1;
                                     if s.limit.is_some_and(|l| s.sent >= l) {
@@ -1263,7 +1272,7 @@ fn spawn_push(
                 while !flag.load(Ordering::Acquire) {
                     match select.step(step) {
                         Ok(Some(batch)) => {
-                            for row in push_rows(&batch, width, table) {
+                            for row in pushed_rows(&batch, width, table) {
                                 if tx.send(Ok(row)).is_err() {
                                     flag.store(true, Ordering::Release);
                                     return;

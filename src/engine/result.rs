@@ -24,6 +24,45 @@ pub struct ResultColumn {
 /// One row of query results as JSON values in column order.
 pub type Row = Vec<serde_json::Value>;
 
+/// A row of a push query as its consumer receives it. A shared query (see the engine's
+/// `Fanout`) hands the same `Arc` of it to every subscriber, so that a row is neither copied
+/// nor serialized once per subscriber: [`PushedRow::json_line`] serializes it once, for
+/// whichever subscriber asks first, and the others share those bytes.
+#[derive(Debug)]
+pub struct PushedRow {
+    pub values: Row,
+    /// A table's key deleted: its value columns are NULL.
+    pub tombstone: bool,
+    line: std::sync::OnceLock<bytes::Bytes>,
+}
+
+impl PushedRow {
+    pub fn new(values: Row, tombstone: bool) -> Self {
+        Self { values, tombstone, line: std::sync::OnceLock::new() }
+    }
+
+    /// The values as one compact JSON array followed by a newline (the delimited wire
+    /// format's row line; other formats embed the array without its newline).
+    pub fn json_line(&self) -> bytes::Bytes {
+        self.line
+            .get_or_init(|| {
+                use std::fmt::Write;
+                let mut line = String::with_capacity(16 * self.values.len() + 2);
+                line.push('[');
+                for (i, value) in self.values.iter().enumerate() {
+                    if i > 0 {
+                        line.push(',');
+                    }
+                    // Writing to a String cannot fail; a Value's Display is its compact JSON.
+                    let _ = write!(line, "{value}");
+                }
+                line.push_str("]\n");
+                bytes::Bytes::from(line)
+            })
+            .clone()
+    }
+}
+
 /// A stream or table as SHOW lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceSummary {
@@ -128,7 +167,7 @@ pub struct PushQuery {
     /// True when the query reads a table's changelog (its rows may be updates of a key).
     pub table: bool,
     /// Rows with their tombstone flag (a deleted key of a table).
-    pub(crate) rows: std::sync::mpsc::Receiver<Result<(Row, bool)>>,
+    pub(crate) rows: std::sync::mpsc::Receiver<Result<Arc<PushedRow>>>,
     pub(crate) cancel: Arc<AtomicBool>,
     /// Signalled after each row sent and when the producer stops.
     pub(crate) notify: Arc<tokio::sync::Notify>,
@@ -148,8 +187,8 @@ impl PushQuery {
     pub fn next_row(&self) -> Option<Result<Row>> {
         loop {
             match self.rows.recv().ok()? {
-                Ok((_, true)) => continue,
-                Ok((row, false)) => return Some(Ok(row)),
+                Ok(row) if row.tombstone => continue,
+                Ok(row) => return Some(Ok(row.values.clone())),
                 Err(e) => return Some(Err(e)),
             }
         }
@@ -162,17 +201,16 @@ impl PushQuery {
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.rows.recv_timeout(left).ok()? {
-                Ok((_, true)) => continue,
-                Ok((row, false)) => return Some(Ok(row)),
+                Ok(row) if row.tombstone => continue,
+                Ok(row) => return Some(Ok(row.values.clone())),
                 Err(e) => return Some(Err(e)),
             }
         }
     }
 
-    /// The next row for an async consumer, with `true` when it is a tombstone (a table's key
-    /// deleted: its value columns are NULL): `None` once the query has ended and every row it
-    /// produced was received.
-    pub async fn recv(&mut self) -> Option<Result<(Row, bool)>> {
+    /// The next row for an async consumer, tombstones (a table's key deleted) included:
+    /// `None` once the query has ended and every row it produced was received.
+    pub async fn recv(&mut self) -> Option<Result<Arc<PushedRow>>> {
         loop {
             // `Notify` keeps one permit when nobody waits, so a row sent between `try_recv`
             // and the await below still wakes us.
@@ -182,6 +220,12 @@ impl PushQuery {
                 Err(std::sync::mpsc::TryRecvError::Empty) => self.notify.notified().await,
             }
         }
+    }
+
+    /// A row already produced, without waiting: `None` when there is none right now (or the
+    /// query ended; [`PushQuery::recv`] tells which).
+    pub fn try_recv(&mut self) -> Option<Result<Arc<PushedRow>>> {
+        self.rows.try_recv().ok()
     }
 
     /// True when the query will produce no more rows.

@@ -27,7 +27,7 @@ use super::error::{ApiError, code};
 use super::routes::{KsqlRequest, blocking, read_json, session};
 use super::{AppState, ConnectionKill};
 use crate::engine::Session;
-use crate::engine::result::{PushQuery, ResultColumn, Row, StatementResult};
+use crate::engine::result::{PushQuery, PushedRow, ResultColumn, Row, StatementResult};
 use crate::sql::ast::Statement;
 use crate::topic::print::{PrintRequest, print_topic};
 
@@ -81,26 +81,35 @@ impl Writer {
         }
     }
 
-    fn row(&self, row: &Row) -> Bytes {
-        self.change(row, false).unwrap_or_default()
+    fn row(&self, row: Row) -> Bytes {
+        self.change(&PushedRow::new(row, false)).unwrap_or_default()
     }
 
-    /// A row of a push query; `None` for a tombstone in a format that cannot show one.
-    fn change(&self, row: &Row, tombstone: bool) -> Option<Bytes> {
-        let values = Value::Array(row.clone());
-        if tombstone {
+    /// A row of a push query; `None` for a tombstone in a format that cannot show one. The
+    /// row's JSON is serialized once however many subscribers share it (see [`PushedRow`]):
+    /// the delimited format sends those very bytes, the others copy them into their framing.
+    fn change(&self, row: &PushedRow) -> Option<Bytes> {
+        let line = row.json_line();
+        // The JSON array without the line's newline.
+        let array = &line[..line.len().saturating_sub(1)];
+        let framed = |before: &str, after: &str| {
+            let mut chunk = Vec::with_capacity(before.len() + array.len() + after.len());
+            chunk.extend_from_slice(before.as_bytes());
+            chunk.extend_from_slice(array);
+            chunk.extend_from_slice(after.as_bytes());
+            Bytes::from(chunk)
+        };
+        if row.tombstone {
             return match self.format {
-                Format::V1 => {
-                    Some(Bytes::from(format!(",\n{}", json!({"row": {"columns": values, "tombstone": true}}))))
-                }
+                Format::V1 => Some(framed(",\n{\"row\":{\"columns\":", ",\"tombstone\":true}}")),
                 // The delimited and array formats have no tombstones (ksqlDB drops them).
                 Format::Delimited | Format::JsonArray => None,
             };
         }
         Some(match self.format {
-            Format::V1 => Bytes::from(format!(",\n{}", json!({"row": {"columns": values}}))),
-            Format::Delimited => Bytes::from(format!("{values}\n")),
-            Format::JsonArray => Bytes::from(format!(",\n{values}")),
+            Format::V1 => framed(",\n{\"row\":{\"columns\":", "}}"),
+            Format::Delimited => line,
+            Format::JsonArray => framed(",\n", ""),
         })
     }
 
@@ -216,8 +225,20 @@ async fn run_query(
     accept_json: bool,
     kill: Option<ConnectionKill>,
 ) -> Result<Response, ApiError> {
+    // A key lookup whose plan is cached is answered right here, on the async thread: it takes
+    // microseconds and never waits (it declines instead), while a hop to the blocking pool
+    // and back costs two thread wake-ups.
+    if let Some(Ok(StatementResult::Rows { columns, rows, stream })) = state.engine.cached_pull_now(&sql, &session) {
+        return Ok(pull_response(&columns, rows, stream, format, format.content_type(accept_json)));
+    }
     let engine = state.engine.clone();
     let prepared = blocking(move || {
+        // A key lookup of a shape seen before skips parsing and planning. Its rare errors
+        // (a failing read of the table's state) are reported by the ordinary path below,
+        // which words them with the statement.
+        if let Some(Ok(result)) = engine.cached_pull(&sql, &session) {
+            return Ok(Prepared::Result(result));
+        }
         engine.with_session(&session, |engine| {
             let mut statements = engine.parse(&sql).map_err(|e| ApiError::statement(&e, &sql, Vec::new()))?;
             if statements.len() != 1 {
@@ -251,7 +272,7 @@ async fn run_query(
     let content_type = format.content_type(accept_json);
     match prepared {
         Prepared::Result(StatementResult::Rows { columns, rows, stream }) => {
-            Ok(pull_response(&columns, &rows, stream, format, content_type))
+            Ok(pull_response(&columns, rows, stream, format, content_type))
         }
         Prepared::Result(StatementResult::Push(push)) => Ok(push_response(state, push, format, content_type, kill)),
         Prepared::Result(_) => Err(ApiError::internal(&"a SELECT returned neither rows nor a push query")),
@@ -313,7 +334,7 @@ fn print_response(state: Arc<AppState>, request: PrintRequest, content_type: &'s
 
 fn pull_response(
     columns: &[ResultColumn],
-    rows: &[Row],
+    rows: Vec<Row>,
     stream: bool,
     format: Format,
     content_type: &'static str,
@@ -325,7 +346,7 @@ fn pull_response(
     // chunk of a delimited answer as one line, and fail on a body that arrives in one piece.
     let mut chunks = Vec::with_capacity(rows.len() + 3);
     chunks.push(writer.open(&id, columns, true));
-    chunks.extend(rows.iter().map(|row| writer.row(row)));
+    chunks.extend(rows.into_iter().map(|row| writer.row(row)));
     if stream && let Some(done) = writer.final_message("Query Completed") {
         chunks.push(done);
     }
@@ -369,6 +390,15 @@ fn push_response(
     response.into_response()
 }
 
+/// The last message of a push query that failed; internal details stay in the log.
+fn query_failed(writer: &Writer, e: &crate::Error) -> Bytes {
+    let message = match e.kind() {
+        crate::ErrorKind::User => e.to_string(),
+        _ => ApiError::internal(e).message,
+    };
+    writer.error(code::SERVER_ERROR, &message)
+}
+
 /// Why a pump stopped delivering.
 enum Delivery {
     Sent,
@@ -379,7 +409,18 @@ enum Delivery {
 }
 
 async fn deliver(tx: &mpsc::Sender<Bytes>, chunk: Bytes, timeout: Duration) -> Delivery {
-    // Two permits, one used: the last slot stays free for a final error message.
+    // Two permits, one used: the last slot stays free for a final error message. Room is
+    // almost always there: take it without arming a timer.
+    match tx.try_reserve_many(2) {
+        Ok(mut permits) => {
+            if let Some(permit) = permits.next() {
+                permit.send(chunk);
+            }
+            return Delivery::Sent;
+        }
+        Err(mpsc::error::TrySendError::Closed(())) => return Delivery::Gone,
+        Err(mpsc::error::TrySendError::Full(())) => {}
+    }
     match tokio::time::timeout(timeout, tx.reserve_many(2)).await {
         Ok(Ok(mut permits)) => {
             if let Some(permit) = permits.next() {
@@ -408,18 +449,30 @@ async fn pump(
     let mut outcome = deliver(&tx, writer.open(&push.id, &push.columns, false), timeout).await;
     // What to write last, if anything.
     let mut last: Option<Bytes> = None;
-    while let Delivery::Sent = outcome {
+    'pump: while let Delivery::Sent = outcome {
         tokio::select! {
             row = push.recv() => match row {
-                Some(Ok((row, tombstone))) => if let Some(chunk) = writer.change(&row, tombstone) {
-                    outcome = deliver(&tx, chunk, timeout).await;
-                },
+                Some(Ok(row)) => {
+                    // The rows that came with it go out before the next wait (each still a
+                    // chunk of its own), without a trip through the select.
+                    let mut next = Some(Ok(row));
+                    while let (Delivery::Sent, Some(item)) = (&outcome, next.take()) {
+                        match item {
+                            Ok(row) => {
+                                if let Some(chunk) = writer.change(&row) {
+                                    outcome = deliver(&tx, chunk, timeout).await;
+                                }
+                                next = push.try_recv();
+                            }
+                            Err(e) => {
+                                last = Some(query_failed(&writer, &e));
+                                break 'pump;
+                            }
+                        }
+                    }
+                }
                 Some(Err(e)) => {
-                    let message = match e.kind() {
-                        crate::ErrorKind::User => e.to_string(),
-                        _ => ApiError::internal(&e).message,
-                    };
-                    last = Some(writer.error(code::SERVER_ERROR, &message));
+                    last = Some(query_failed(&writer, &e));
                     break;
                 }
                 None => {
