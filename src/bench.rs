@@ -217,7 +217,7 @@ fn read_input(path: &str) -> Result<Bytes> {
         // file while it is mapped (a truncation would fault the reader): `rivulet bench`
         // documents that its input must not change while it runs, as any benchmark input.
         #[allow(unsafe_code)]
-        let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) };
+        let map = unsafe { memmap2::MmapOptions::new().map(&file) };
         match map {
             Ok(map) => return Ok(Bytes::from_owner(map)),
             Err(e) => tracing::debug!("cannot map {path} ({e}); reading it instead"),
