@@ -11,7 +11,13 @@ use serde_json::{Value, json};
 fn engine(dir: &std::path::Path) -> Engine {
     let mut properties = std::collections::BTreeMap::new();
     properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
-    Engine::open(EngineConfig { data_dir: Some(dir.to_path_buf()), properties, background: false }).unwrap()
+    Engine::open(EngineConfig {
+        data_dir: Some(dir.to_path_buf()),
+        properties,
+        background: false,
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 fn run(engine: &Engine, sql: &str) {
