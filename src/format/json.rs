@@ -234,39 +234,53 @@ fn decode_fields(
         if cur.peek() != Some(b'"') {
             return Err(cur.syntax_error("expected a field name"));
         }
-        // Records of one topic mostly repeat their field names in order: when the name
-        // remembered for this position follows, it is the key, with no scan for its end.
-        if top
-            && let Some((name, matches)) = scratch.top_matches.get(position)
-            && cur.b.get(cur.pos + 1..).is_some_and(|rest| rest.starts_with(name))
-            && cur.b.get(cur.pos + 1 + name.len()) == Some(&b'"')
-        {
-            cur.pos += name.len() + 2;
-            let matches = *matches;
-            position += 1;
-            decode_field_value(scratch, cur, names, columns, len, depth, base, matches, &mut hint)?;
-            cur.ws();
-            match cur.next() {
-                Some(b',') => continue,
-                Some(b'}') => return Ok(()),
-                _ => return Err(cur.syntax_error("expected ',' or '}' in an object")),
-            }
-        }
-        let key = cur.string()?;
-        let matches = if key.escaped {
-            scratch.text.clear();
-            unescape(&cur.b[key.start..key.end], &mut scratch.text)?;
-            find_columns(&scratch.text, names, hint)
-        } else {
-            let key = &cur.b[key.start..key.end];
-            if top && position < MATCH_CACHE {
-                cached_columns(&mut scratch.top_matches, position, key, names, hint)
-            } else {
-                find_columns(key, names, hint)
+        let repeated = if top { repeated_name(&scratch.top_matches, cur, position) } else { None };
+        let matches = match repeated {
+            Some(matches) => matches,
+            None => {
+                let key = cur.string()?;
+                if key.escaped {
+                    scratch.text.clear();
+                    unescape(&cur.b[key.start..key.end], &mut scratch.text)?;
+                    find_columns(&scratch.text, names, hint)
+                } else {
+                    let key = &cur.b[key.start..key.end];
+                    if top && position < MATCH_CACHE {
+                        cached_columns(&mut scratch.top_matches, position, key, names, hint)
+                    } else {
+                        find_columns(key, names, hint)
+                    }
+                }
             }
         };
         position += 1;
-        decode_field_value(scratch, cur, names, columns, len, depth, base, matches, &mut hint)?;
+        cur.ws();
+        if cur.peek() != Some(b':') {
+            return Err(cur.syntax_error("expected ':' after a field name"));
+        }
+        cur.pos += 1;
+        cur.ws();
+        let start = cur.pos;
+        let mut end = None;
+        for (i, quality) in matches.into_iter().flatten() {
+            let state = &mut scratch.states[base + i];
+            if *state > quality {
+                continue;
+            }
+            if *state != UNSET {
+                // A later field for the same column replaces the earlier one.
+                columns[i].truncate(len);
+            }
+            *state = quality;
+            hint = i + 1;
+            cur.pos = start;
+            decode_value(scratch, cur, &mut columns[i], depth + 1).map_err(|e| in_field(names.get(i), e))?;
+            end = Some(cur.pos);
+        }
+        match end {
+            Some(end) => cur.pos = end,
+            None => cur.skip_value(depth + 1)?,
+        }
         cur.ws();
         match cur.next() {
             Some(b',') => continue,
@@ -276,49 +290,20 @@ fn decode_fields(
     }
 }
 
-/// Reads the `:` after a field name and the field's value into the columns the name
-/// `matches` (or skips it when it feeds none).
-#[allow(clippy::too_many_arguments)]
+/// Records of one topic mostly repeat their field names in order: when the (unescaped) name
+/// remembered for this position follows the cursor, it is the key, taken with its matches and
+/// without scanning for its end.
 #[inline]
-fn decode_field_value(
-    scratch: &mut Scratch,
-    cur: &mut Cursor<'_>,
-    names: NameList<'_>,
-    columns: &mut [ColumnBuilder],
-    len: usize,
-    depth: u32,
-    base: usize,
-    matches: Matches,
-    hint: &mut usize,
-) -> Res<()> {
-    cur.ws();
-    if cur.peek() != Some(b':') {
-        return Err(cur.syntax_error("expected ':' after a field name"));
+fn repeated_name(cache: &[(Box<[u8]>, Matches)], cur: &mut Cursor<'_>, position: usize) -> Option<Matches> {
+    let (name, matches) = cache.get(position)?;
+    let rest = cur.b.get(cur.pos + 1..)?;
+    // Names are short: a byte loop beats a call to memcmp.
+    if rest.len() > name.len() && rest.iter().zip(name.iter()).all(|(a, b)| a == b) && rest[name.len()] == b'"' {
+        cur.pos += name.len() + 2;
+        Some(*matches)
+    } else {
+        None
     }
-    cur.pos += 1;
-    cur.ws();
-    let start = cur.pos;
-    let mut end = None;
-    for (i, quality) in matches.into_iter().flatten() {
-        let state = &mut scratch.states[base + i];
-        if *state > quality {
-            continue;
-        }
-        if *state != UNSET {
-            // A later field for the same column replaces the earlier one.
-            columns[i].truncate(len);
-        }
-        *state = quality;
-        *hint = i + 1;
-        cur.pos = start;
-        decode_value(scratch, cur, &mut columns[i], depth + 1).map_err(|e| in_field(names.get(i), e))?;
-        end = Some(cur.pos);
-    }
-    match end {
-        Some(end) => cur.pos = end,
-        None => cur.skip_value(depth + 1)?,
-    }
-    Ok(())
 }
 
 /// [`find_columns`] for the top-level field at `position`, remembered in `cache`. Column
@@ -1484,6 +1469,29 @@ mod tests {
         );
         assert!(cols[0].is_null(0));
         assert_eq!(cols[1].as_string::<i32>().value(0), "ok");
+    }
+
+    #[test]
+    fn remembered_field_names_only_match_the_same_name() {
+        // The decoder remembers each position's name from the record before: a longer name,
+        // a shorter one, an escaped spelling or another order must still match afresh.
+        let fields =
+            vec![field("PRICE", DataType::Int64), field("PRICES", DataType::Int64), field("P", DataType::Int64)];
+        let cols = decode(
+            fields,
+            true,
+            &[
+                r#"{"price": 1, "p": 2}"#,
+                r#"{"prices": 3, "p": 4}"#,
+                r#"{"pri": 5, "price": 6}"#,
+                r#"{"pr\u0069ce": 7, "p": 8}"#,
+                r#"{"price": 9, "p": 10}"#,
+            ],
+        );
+        let ints = |c: &ArrayRef| -> Vec<Option<i64>> { c.as_primitive::<Int64Type>().iter().collect() };
+        assert_eq!(ints(&cols[0]), vec![Some(1), None, Some(6), Some(7), Some(9)]);
+        assert_eq!(ints(&cols[1]), vec![None, Some(3), None, None, None]);
+        assert_eq!(ints(&cols[2]), vec![Some(2), Some(4), None, Some(8), Some(10)]);
     }
 
     #[test]
