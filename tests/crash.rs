@@ -5,12 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rivulet::engine::{Engine, EngineConfig, StatementResult};
+use common::manual_engine;
+use rivulet::engine::{Engine, StatementResult};
 use rivulet::topic::ProducerRecord;
 
 const RECORDS: usize = 1_000_000;
@@ -22,21 +25,9 @@ const SETUP: &str = "
       WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY sensor EMIT CHANGES;
     CREATE STREAM copied AS SELECT sensor, v FROM readings WHERE v % 7 = 0;";
 
-fn engine(dir: &Path) -> Engine {
-    let mut properties = BTreeMap::new();
-    properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
-    Engine::open(EngineConfig {
-        data_dir: Some(dir.to_path_buf()),
-        properties,
-        background: false,
-        ..Default::default()
-    })
-    .unwrap()
-}
-
 /// Creates the sources and queries and writes the input, without running the queries.
 fn prepare(dir: &Path) {
-    let engine = engine(dir);
+    let engine = manual_engine(Some(dir), &[]);
     engine.execute(SETUP).unwrap();
     let backend = engine.backend();
     let mut batch = Vec::with_capacity(50_000);
@@ -74,7 +65,7 @@ struct Outcome {
 type Record = (i32, Option<Vec<u8>>, Option<Vec<u8>>);
 
 fn outcome(dir: &Path) -> Outcome {
-    let engine = engine(dir);
+    let engine = manual_engine(Some(dir), &[]);
     Outcome { table: table(&engine), per_window: topic(&engine, "PER_WINDOW"), copied: topic(&engine, "COPIED") }
 }
 

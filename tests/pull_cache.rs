@@ -5,25 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rivulet::engine::{Engine, EngineConfig, Session, StatementResult};
+mod common;
+
+use common::{manual_engine, run};
+use rivulet::engine::{Engine, Session, StatementResult};
 use serde_json::{Value, json};
-
-fn engine(dir: &std::path::Path) -> Engine {
-    let mut properties = std::collections::BTreeMap::new();
-    properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
-    Engine::open(EngineConfig {
-        data_dir: Some(dir.to_path_buf()),
-        properties,
-        background: false,
-        ..Default::default()
-    })
-    .unwrap()
-}
-
-fn run(engine: &Engine, sql: &str) {
-    engine.execute(sql).unwrap();
-    engine.run_to_completion(1).unwrap();
-}
 
 type Answer = (Vec<(String, String, bool)>, Vec<Vec<Value>>);
 
@@ -65,7 +51,7 @@ const SETUP: &str = "
 #[test]
 fn cached_key_lookups_answer_as_the_ordinary_path_does() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(&engine, SETUP);
 
     // An aggregation's groups: present, absent, and a key with a quote in it.
@@ -101,7 +87,7 @@ fn cached_key_lookups_answer_as_the_ordinary_path_does() {
 #[test]
 fn other_queries_are_left_to_the_ordinary_path() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(&engine, SETUP);
     run(
         &engine,
@@ -139,7 +125,7 @@ fn other_queries_are_left_to_the_ordinary_path() {
 #[test]
 fn drop_and_create_invalidate_cached_plans() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(&engine, SETUP);
     let lookup = "SELECT * FROM per_user WHERE user = 'a';";
     let (columns, _) = cached(&engine, lookup);

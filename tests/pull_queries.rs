@@ -3,26 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rivulet::engine::{Engine, EngineConfig, StatementResult};
+mod common;
+
+use common::{manual_engine, run};
+use rivulet::engine::{Engine, StatementResult};
 use serde_json::{Value, json};
-
-fn manual_engine(dir: &std::path::Path) -> Engine {
-    let mut properties = std::collections::BTreeMap::new();
-    properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
-    Engine::open(EngineConfig {
-        data_dir: Some(dir.to_path_buf()),
-        properties,
-        background: false,
-        ..Default::default()
-    })
-    .unwrap()
-}
-
-/// Runs statements, then lets the queries consume everything one record at a time.
-fn run(engine: &Engine, sql: &str) {
-    engine.execute(sql).unwrap();
-    engine.run_to_completion(1).unwrap();
-}
 
 fn pull(engine: &Engine, sql: &str) -> (Vec<String>, Vec<Vec<Value>>) {
     match engine.execute(sql).unwrap().pop().unwrap() {
@@ -49,7 +34,7 @@ const COUNTS: &str = "
 #[test]
 fn key_lookup_in_list_range_and_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = manual_engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(&engine, COUNTS);
 
     let (columns, rows) = pull(&engine, "SELECT * FROM per_user WHERE user = 'a';");
@@ -72,7 +57,7 @@ fn key_lookup_in_list_range_and_limit() {
 #[test]
 fn windowed_tables_filter_on_window_bounds() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = manual_engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(
         &engine,
         "CREATE STREAM readings (sensor VARCHAR KEY, v DOUBLE) WITH (KAFKA_TOPIC='readings', VALUE_FORMAT='JSON');
@@ -101,7 +86,7 @@ fn windowed_tables_filter_on_window_bounds() {
 #[test]
 fn tombstoned_rows_disappear_from_the_view() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = manual_engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(
         &engine,
         "CREATE TABLE accounts (id VARCHAR PRIMARY KEY, balance INT) WITH (KAFKA_TOPIC='accounts', VALUE_FORMAT='JSON');
@@ -132,7 +117,7 @@ fn tombstoned_rows_disappear_from_the_view() {
 #[test]
 fn pull_queries_on_streams_scan_the_topic() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = manual_engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(
         &engine,
         "CREATE STREAM events (id INT KEY, kind VARCHAR) WITH (KAFKA_TOPIC='events', VALUE_FORMAT='JSON');
@@ -149,7 +134,7 @@ fn pull_queries_on_streams_scan_the_topic() {
 #[test]
 fn a_plain_source_table_is_not_queryable() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = manual_engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(&engine, "CREATE TABLE t (id INT PRIMARY KEY, v INT) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');");
     let err = engine.execute("SELECT * FROM t WHERE id = 1;").unwrap_err();
     assert!(err.message().contains("isn't queryable"), "{}", err.message());
@@ -159,7 +144,7 @@ fn a_plain_source_table_is_not_queryable() {
 fn views_are_rebuilt_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let engine = manual_engine(dir.path());
+        let engine = manual_engine(Some(dir.path()), &[]);
         run(
             &engine,
             &format!(
@@ -171,7 +156,7 @@ fn views_are_rebuilt_after_a_restart() {
         );
         engine.shutdown();
     }
-    let engine = manual_engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     let (_, rows) = pull(&engine, "SELECT * FROM per_user WHERE user = 'a';");
     assert_eq!(rows, vec![vec![json!("a"), json!(3)]]);
     let (_, rows) = pull(&engine, "SELECT * FROM copy;");
@@ -185,7 +170,7 @@ fn views_are_rebuilt_after_a_restart() {
 #[test]
 fn group_by_errors_name_the_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = manual_engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(&engine, "CREATE STREAM s (k VARCHAR KEY, a INT, b INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');");
     let err = engine.execute("CREATE TABLE t AS SELECT a, b, COUNT(*) FROM s GROUP BY a;").unwrap_err();
     assert!(
@@ -202,7 +187,7 @@ fn group_by_errors_name_the_problem() {
 #[test]
 fn group_by_a_value_column_of_a_partitioned_stream_repartitions() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = manual_engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(&engine, &format!("{COUNTS}\n CREATE TABLE per_page AS SELECT page, COUNT(*) AS n FROM clicks GROUP BY page;"));
     let (_, rows) = pull(&engine, "SELECT * FROM per_page;");
     assert_eq!(
@@ -230,7 +215,7 @@ fn group_by_a_value_column_of_a_partitioned_stream_repartitions() {
 #[test]
 fn window_bounds_can_be_selected_from_a_windowed_table() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = manual_engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(
         &engine,
         "CREATE STREAM r (s VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON');
@@ -245,7 +230,7 @@ fn window_bounds_can_be_selected_from_a_windowed_table() {
 #[test]
 fn expired_windows_free_their_keys_and_live_groups_stay_right() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = manual_engine(dir.path());
+    let engine = manual_engine(Some(dir.path()), &[]);
     run(
         &engine,
         "CREATE STREAM e (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='e', VALUE_FORMAT='JSON');

@@ -5,10 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use rivulet::engine::{Engine, EngineConfig, StatementResult};
+use common::manual_engine;
+use rivulet::engine::{Engine, StatementResult};
 use rivulet::topic::ProducerRecord;
 
 const SETUP: &str = "
@@ -20,18 +22,11 @@ const RECORDS: usize = 60_000;
 const STEP: usize = 5_000;
 
 fn engine(dir: Option<&Path>) -> Engine {
-    let mut properties = BTreeMap::new();
-    properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
     // A snapshot once the changelog grew by the state's size (20,000 groups), never by time.
-    properties.insert("rivulet.state.snapshot.min.records".to_string(), "1000".to_string());
-    properties.insert("rivulet.state.snapshot.interval.ms".to_string(), "3600000".to_string());
-    Engine::open(EngineConfig {
-        data_dir: dir.map(Path::to_path_buf),
-        properties,
-        background: false,
-        ..Default::default()
-    })
-    .unwrap()
+    manual_engine(
+        dir,
+        &[("rivulet.state.snapshot.min.records", "1000"), ("rivulet.state.snapshot.interval.ms", "3600000")],
+    )
 }
 
 /// Writes records `range` of the input: sensor `i * 7919 % keys`, value `i % 1000`.

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests that need a running `rivulet server`.
+//! Helpers shared by the integration tests: a running `rivulet server`, and engines whose
+//! queries the test steps by hand.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,6 +9,29 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use rivulet::engine::{Engine, EngineConfig};
+
+/// An engine over `dir` (in memory without one) whose queries run only when the test steps
+/// them, reading from the earliest offsets; `properties` add to those settings.
+pub fn manual_engine(dir: Option<&Path>, properties: &[(&str, &str)]) -> Engine {
+    let mut settings = std::collections::BTreeMap::new();
+    settings.insert("auto.offset.reset".to_string(), "earliest".to_string());
+    settings.extend(properties.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Engine::open(EngineConfig {
+        data_dir: dir.map(Path::to_path_buf),
+        properties: settings,
+        background: false,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// Runs statements, then lets the queries consume everything one record at a time.
+pub fn run(engine: &Engine, sql: &str) {
+    engine.execute(sql).unwrap();
+    engine.run_to_completion(1).unwrap();
+}
 
 /// A running `rivulet server`, killed when dropped; its log is kept for failure messages.
 pub struct Server {
