@@ -212,7 +212,7 @@ fn read_input(path: &str) -> Result<Bytes> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::user(format!("cannot open {path}: {e}")))?;
     let meta = file.metadata()?;
     if meta.is_file() && meta.len() > 0 {
-        // SAFETY: the mapping is read-only and private, and lives as long as the `Bytes` that
+        // SAFETY: the mapping is read-only (shared with the page cache) and lives as long as the `Bytes` that
         // owns it. What mmap cannot rule out is another process truncating or rewriting the
         // file while it is mapped (a truncation would fault the reader): `rivulet bench`
         // documents that its input must not change while it runs, as any benchmark input.
