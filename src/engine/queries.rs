@@ -19,7 +19,7 @@ use crate::engine::ddl::{WithProps, status, validate_formats};
 use crate::engine::result::{PushQuery, PushedRow, ResultColumn, StatementResult};
 use crate::engine::{Inner, State};
 use crate::error::{Error, Result};
-use crate::exec::aggregate::Aggregator;
+use crate::exec::aggregate::{AggregateInput, Aggregator};
 use crate::exec::join::JoinOperator;
 use crate::exec::processing_log::ProcessingLog;
 use crate::exec::query::SelectQuery;
@@ -71,7 +71,7 @@ impl Operator {
         };
         match self {
             Operator::Select(q) => of(q.reader()),
-            Operator::Aggregate(a) => of(a.lock().reader()),
+            Operator::Aggregate(a) => a.lock().readers().into_iter().flat_map(of).collect(),
             Operator::Join(j) => j.readers().into_iter().flat_map(of).collect(),
         }
     }
@@ -107,6 +107,7 @@ impl Planned {
     fn used_columns(&self) -> Option<std::collections::HashSet<usize>> {
         let exprs: Vec<&Arc<dyn datafusion::physical_expr::PhysicalExpr>> = match self {
             Planned::Join(_) => return None,
+            Planned::Aggregate(p) if p.join.is_some() => return None,
             Planned::Select(p) => p.filter.iter().chain(p.table_functions.iter()).chain(p.projection.iter()).collect(),
             Planned::Aggregate(p) => p
                 .filter
@@ -126,7 +127,7 @@ impl Planned {
     fn source(&self) -> &Source {
         match self {
             Planned::Select(p) => &p.source,
-            Planned::Aggregate(p) => &p.source,
+            Planned::Aggregate(p) => p.first_source(),
             Planned::Join(p) => &p.left.source,
         }
     }
@@ -135,6 +136,7 @@ impl Planned {
     fn source_names(&self) -> Vec<String> {
         match self {
             Planned::Join(p) => vec![p.left.source.name.clone(), p.right.source.name.clone()],
+            Planned::Aggregate(p) => p.source_names(),
             other => vec![other.source().name.clone()],
         }
     }
@@ -387,14 +389,14 @@ fn plan_persistent(
     kind: SourceKind,
     settings: SelectSettings,
 ) -> Result<Planned> {
-    if !query.from.joins.is_empty() {
+    if !query.from.joins.is_empty() && !is_aggregation(query) {
         let produces = join_result_kind(query, catalog)?;
         let plan = plan_join(query, catalog, Some(sink))?;
         check_result_kind(produces, kind)?;
         return Ok(Planned::Join(Box::new(plan)));
     }
     let source = catalog.require_source(&query.from.source.name)?;
-    if source.window.is_some() && source.kind == SourceKind::Table {
+    if source.window.is_some() && source.kind == SourceKind::Table && query.from.joins.is_empty() {
         return Err(Error::user("KSQL does not support persistent queries on windowed tables."));
     }
     let source_kind = source.kind;
@@ -538,25 +540,14 @@ fn build_persistent(
         _ => None,
     };
     let op = match plan {
-        Planned::Join(plan) => {
-            // A table side is rebuilt from its whole topic (its changelog); a stream side
-            // resumes where the query committed.
-            let reader = |source: &Source| -> Result<SourceReader> {
-                let group = (source.kind == SourceKind::Stream).then_some(id);
-                let positions = start_positions(inner, state, source, group)?;
-                Ok(SourceReader::new(source.clone(), inner.backend.clone(), positions, log.clone())?
-                    .throw_on_invalid_timestamp(throw))
-            };
-            let (left, right) = (reader(&plan.left.source)?, reader(&plan.right.source)?);
-            Operator::Join(Box::new(JoinOperator::new(*plan, left, right, log.clone())?))
-        }
+        Planned::Join(plan) => Operator::Join(Box::new(open_join(inner, state, *plan, Some(id), &log, throw)?)),
         Planned::Select(plan) => {
             if let Some(table) = &table {
                 warm_table(inner, state, query, sink, table, &log)?;
             }
             Operator::Select(Box::new(SelectQuery::new(plan, reader, log.clone())))
         }
-        Planned::Aggregate(plan) => {
+        Planned::Aggregate(mut plan) => {
             let changelog = Changelog::open(inner.backend.clone(), id)?;
             let repartition = match needs_repartition(inner, query, &plan)? {
                 Some(partitions) => {
@@ -569,9 +560,13 @@ fn build_persistent(
                 }
                 None => None,
             };
+            let input = match plan.join.take() {
+                Some(join) => AggregateInput::Join(Box::new(open_join(inner, state, *join, Some(id), &log, throw)?)),
+                None => AggregateInput::Source(Box::new(reader)),
+            };
             let mut aggregator = Aggregator::new(
                 plan,
-                reader,
+                input,
                 log.clone(),
                 Some(changelog),
                 &aggregate_config(inner, state),
@@ -662,6 +657,40 @@ impl SnapshotSchedule {
     }
 }
 
+/// The operator of a join with its readers placed. A stream side of a persistent query
+/// (`query_id`) resumes where the query committed; of a push query, it starts where
+/// `auto.offset.reset` says. A table side is rebuilt from its topic (its changelog): a
+/// persistent query reads it as its offsets say, a push query whole, joining with the table
+/// as it is.
+fn open_join(
+    inner: &Inner,
+    state: &State,
+    plan: JoinPlan,
+    query_id: Option<&str>,
+    log: &ProcessingLog,
+    throw: bool,
+) -> Result<JoinOperator> {
+    let reader = |source: &Source| -> Result<SourceReader> {
+        let positions = match query_id {
+            Some(id) => {
+                let group = (source.kind == SourceKind::Stream).then_some(id);
+                start_positions(inner, state, source, group)?
+            }
+            None if source.kind == SourceKind::Table => {
+                let partitions = inner.backend.describe_topic(&source.topic)?.map(|d| d.config.partitions).unwrap_or(1);
+                (0..partitions)
+                    .map(|p| Ok((p, inner.backend.start_offset(&source.topic, p)?)))
+                    .collect::<Result<Vec<_>>>()?
+            }
+            None => start_positions(inner, state, source, None)?,
+        };
+        Ok(SourceReader::new(source.clone(), inner.backend.clone(), positions, log.clone())?
+            .throw_on_invalid_timestamp(throw))
+    };
+    let (left, right) = (reader(&plan.left.source)?, reader(&plan.right.source)?);
+    JoinOperator::new(plan, left, right, log.clone())
+}
+
 /// The partition count of the repartition topic a GROUP BY needs, if it needs one: when it
 /// groups a stream spread over several partitions by anything but the stream's key, rows of
 /// one group arrive on different partitions (and, once several instances share the work, at
@@ -670,6 +699,16 @@ impl SnapshotSchedule {
 fn needs_repartition(inner: &Inner, query: &Query, plan: &AggregatePlan) -> Result<Option<i32>> {
     if plan.source.kind != SourceKind::Stream {
         return Ok(None);
+    }
+    if let Some(join) = &plan.join {
+        // The joined rows come keyed by the join key: grouping by it (either side's column of
+        // the criterion, or the synthetic key) keeps each group on one partition.
+        let mut partitions = 1;
+        for source in [&join.left.source, &join.right.source] {
+            let n = inner.backend.describe_topic(&source.topic)?.map(|d| d.config.partitions).unwrap_or(1);
+            partitions = partitions.max(n);
+        }
+        return Ok((!plan.by_join_key && partitions > 1).then_some(partitions));
     }
     let keys: Vec<&str> = plan.source.key_columns().map(|c| c.name.as_str()).collect();
     let by_key = query.group_by.len() == keys.len()
@@ -829,15 +868,25 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
                 "Pull queries don't support GROUP BY clauses. Aggregate in a CREATE TABLE AS SELECT and query the table.",
             ));
         }
-        let plan = plan_aggregate(query, &state.catalog, None)?;
+        let mut plan = plan_aggregate(query, &state.catalog, None)?;
         let columns = result_columns(&plan.columns);
-        let positions = start_positions(inner, &state, &plan.source, None)?;
+        let input = match plan.join.take() {
+            Some(join) => AggregateInput::Join(Box::new(open_join(inner, &state, *join, None, &log, false)?)),
+            None => {
+                let positions = start_positions(inner, &state, &plan.source, None)?;
+                AggregateInput::Source(Box::new(SourceReader::new(
+                    plan.source.clone(),
+                    inner.backend.clone(),
+                    positions,
+                    log.clone(),
+                )?))
+            }
+        };
         let config = aggregate_config(inner, &state);
         drop(state);
-        let reader = SourceReader::new(plan.source.clone(), inner.backend.clone(), positions, log.clone())?;
         let limit = plan.limit;
         let source = plan.source.clone();
-        let aggregator = Aggregator::new(plan, reader, log, None, &config, None)?;
+        let aggregator = Aggregator::new(plan, input, log, None, &config, None)?;
         let op = Operator::Aggregate(Arc::new(Mutex::new(aggregator)));
         return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), &source, columns, limit)?));
     }
@@ -847,26 +896,10 @@ pub(crate) fn transient_query(inner: &Inner, query: &Query) -> Result<StatementR
         }
         let plan = plan_join(query, &state.catalog, None)?;
         let columns = result_columns(&plan.columns);
-        let mut readers = Vec::with_capacity(2);
-        for source in [&plan.left.source, &plan.right.source] {
-            // A table side is read whole: a push query joins with the table as it is.
-            let positions = if source.kind == SourceKind::Table {
-                let partitions = inner.backend.describe_topic(&source.topic)?.map(|d| d.config.partitions).unwrap_or(1);
-                (0..partitions)
-                    .map(|p| Ok((p, inner.backend.start_offset(&source.topic, p)?)))
-                    .collect::<Result<Vec<_>>>()?
-            } else {
-                start_positions(inner, &state, source, None)?
-            };
-            readers.push(SourceReader::new(source.clone(), inner.backend.clone(), positions, log.clone())?);
-        }
-        drop(state);
-        let (Some(right), Some(left)) = (readers.pop(), readers.pop()) else {
-            return Err(Error::internal("a join needs two readers"));
-        };
         let limit = plan.limit;
         let source = plan.left.source.clone();
-        let op = Operator::Join(Box::new(JoinOperator::new(plan, left, right, log)?));
+        let op = Operator::Join(Box::new(open_join(inner, &state, plan, None, &log, false)?));
+        drop(state);
         return Ok(StatementResult::Push(spawn_push(op, inner.backend.clone(), &source, columns, limit)?));
     }
     let plan = crate::plan::select::plan_transient(query, &state.catalog)?;

@@ -1,5 +1,9 @@
 //! A running aggregation: GROUP BY over a stream or a table, optionally windowed.
 //!
+//! The input is a source's reader or a join's operator ([`AggregateInput`]): a join's rows
+//! arrive laid out like a source's (see `plan::join::JoinInput`), a table-table join's as a
+//! table keyed by the join key, so everything below treats them alike.
+//!
 //! Groups are (key, window) pairs. The key columns are encoded once per batch in Arrow's row
 //! format; a hash table maps the encoded key plus the window start to a dense group number,
 //! which indexes the accumulators (`functions::aggregate`). Each batch updates the groups its
@@ -27,6 +31,7 @@ use arrow::row::{RowConverter, SortField};
 
 use crate::catalog::ColumnRole;
 use crate::error::{Error, Result};
+use crate::exec::join::JoinOperator;
 use crate::exec::processing_log::ProcessingLog;
 use crate::exec::source::{NULL_VALUE_COLUMN, ROWTIME, SourceReader};
 use crate::functions::aggregate::{Accumulator, AggregateCall, AggregateConfig, create};
@@ -211,10 +216,59 @@ struct TableRow {
     args: Vec<ArrayRef>,
 }
 
-/// The aggregation operator with its reader.
+/// Next offsets per partition of one topic.
+type Positions = Vec<(i32, i64)>;
+
+/// What an aggregation reads: one source, or the rows a join of two produces.
+pub enum AggregateInput {
+    /// A stream or table read from its topic.
+    Source(Box<SourceReader>),
+    /// The rows of a join of two sources.
+    Join(Box<JoinOperator>),
+}
+
+impl AggregateInput {
+    /// The next batch of rows to aggregate (`None` when nothing was pending).
+    fn poll(&mut self, max: usize) -> Result<Option<RecordBatch>> {
+        match self {
+            AggregateInput::Source(reader) => reader.poll(max),
+            AggregateInput::Join(join) => join.step(max),
+        }
+    }
+
+    /// The source readers: their positions are what to commit.
+    pub fn readers(&self) -> Vec<&SourceReader> {
+        match self {
+            AggregateInput::Source(reader) => vec![reader],
+            AggregateInput::Join(join) => join.readers().to_vec(),
+        }
+    }
+
+    /// Where the input stands: the source's (or the join's left side's) positions, and the
+    /// join's right side's.
+    fn positions(&self) -> (Positions, Positions) {
+        match self {
+            AggregateInput::Source(reader) => (reader.positions().to_vec(), Vec::new()),
+            AggregateInput::Join(join) => {
+                let [left, right] = join.readers();
+                (left.positions().to_vec(), right.positions().to_vec())
+            }
+        }
+    }
+
+    /// Moves the input to where a checkpoint left it.
+    fn seek(&mut self, checkpoint: &Checkpoint) {
+        match self {
+            AggregateInput::Source(reader) => reader.seek(&checkpoint.positions),
+            AggregateInput::Join(join) => join.seek(&checkpoint.positions, &checkpoint.right_positions),
+        }
+    }
+}
+
+/// The aggregation operator with its input.
 pub struct Aggregator {
     plan: AggregatePlan,
-    reader: SourceReader,
+    input: AggregateInput,
     log: ProcessingLog,
     keys: RowConverter,
     /// Group numbers, hashed by their slot's key: the key bytes live only in the slot.
@@ -281,11 +335,11 @@ fn time_windows(kind: WindowKind, ts: i64, out: &mut Vec<(i64, i64)>) {
 }
 
 impl Aggregator {
-    /// An aggregation reading `reader` with empty state, writing its changes to `changelog`
+    /// An aggregation reading `input` with empty state, writing its changes to `changelog`
     /// when given. [`Aggregator::restore`] brings back the state of an earlier run.
     pub fn new(
         plan: AggregatePlan,
-        reader: SourceReader,
+        input: AggregateInput,
         log: ProcessingLog,
         changelog: Option<Changelog>,
         config: &AggregateConfig,
@@ -324,7 +378,7 @@ impl Aggregator {
             (None, None)
         };
         Ok(Self {
-            reader,
+            input,
             keys: RowConverter::new(key_fields)?,
             plan,
             log,
@@ -392,7 +446,7 @@ impl Aggregator {
                     }
                 }
             }
-            None => self.reader.seek(&checkpoint.positions),
+            None => self.input.seek(checkpoint),
         }
         self.seq = checkpoint.seq;
         self.stream_time = checkpoint.stream_time;
@@ -424,11 +478,11 @@ impl Aggregator {
 
     /// Where the state stands: the reader's positions, stream time and sequence.
     fn position(&self) -> Checkpoint {
-        let positions = match &self.repartition {
-            Some(r) => r.positions.clone(),
-            None => self.reader.positions().to_vec(),
+        let (positions, right_positions) = match &self.repartition {
+            Some(r) => (r.positions.clone(), Vec::new()),
+            None => self.input.positions(),
         };
-        Checkpoint { positions, stream_time: self.stream_time, seq: self.seq }
+        Checkpoint { positions, right_positions, stream_time: self.stream_time, seq: self.seq }
     }
 
     /// The plan.
@@ -436,9 +490,9 @@ impl Aggregator {
         &self.plan
     }
 
-    /// The reader (its positions are what to commit).
-    pub fn reader(&self) -> &SourceReader {
-        &self.reader
+    /// The source readers (their positions are what to commit).
+    pub fn readers(&self) -> Vec<&SourceReader> {
+        self.input.readers()
     }
 
     /// Records dropped because their window had closed.
@@ -481,7 +535,7 @@ impl Aggregator {
     /// pending).
     pub fn step(&mut self, max: usize) -> Result<Option<RecordBatch>> {
         if self.repartition.is_none() {
-            let Some(batch) = self.reader.poll(max)? else {
+            let Some(batch) = self.input.poll(max)? else {
                 return Ok(None);
             };
             return Ok(Some(self.process(&batch)?));
@@ -489,7 +543,7 @@ impl Aggregator {
         // Stage one writes the source's rows to the repartition topic; stage two aggregates
         // what the topic holds.
         let mut progressed = false;
-        if let Some(batch) = self.reader.poll(max)? {
+        if let Some(batch) = self.input.poll(max)? {
             progressed = true;
             self.process(&batch)?;
         }
@@ -510,7 +564,7 @@ impl Aggregator {
 
     /// A number that grows whenever the query consumes input (source or repartition topic).
     pub fn progress(&self) -> i64 {
-        let source: i64 = self.reader.positions().iter().map(|p| p.1).sum();
+        let source: i64 = self.input.readers().iter().flat_map(|r| r.positions()).map(|p| p.1).sum();
         let repartitioned: i64 = self.repartition.as_ref().map_or(0, |r| r.positions.iter().map(|p| p.1).sum());
         source + repartitioned
     }

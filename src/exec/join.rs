@@ -189,6 +189,16 @@ impl JoinOperator {
         [&self.left, &self.right]
     }
 
+    /// Moves the stream sides to where a checkpoint of the state fed by this join left them. A
+    /// table side stays where it is: it is read from its beginning to rebuild its rows.
+    pub fn seek(&mut self, left: &[(i32, i64)], right: &[(i32, i64)]) {
+        for (reader, positions) in [(&mut self.left, left), (&mut self.right, right)] {
+            if reader.source().kind == crate::sql::ast::SourceKind::Stream {
+                reader.seek(positions);
+            }
+        }
+    }
+
     /// Reads up to `max` records of each side and returns the joined rows (`None` when nothing
     /// was pending on either side).
     pub fn step(&mut self, max: usize) -> Result<Option<RecordBatch>> {

@@ -1,4 +1,9 @@
-//! Planning of aggregations: GROUP BY over a stream or a table, optionally windowed.
+//! Planning of aggregations: GROUP BY over a stream, a table or a join, optionally windowed.
+//!
+//! Over a join, `plan::join::plan_join_input` plans the join to pass its whole joined row on
+//! and rewrites the clauses over that row's columns (`T_ID` for `t.id`); the aggregation is
+//! then planned over the joined row as over a source: a stream, or a table (retracting) for a
+//! table-table join.
 //!
 //! The select list and HAVING are rewritten over the *aggregate schema*, the shape of one
 //! group's row: the group keys (`__key_i`), the window bounds (WINDOWSTART, WINDOWEND) when
@@ -20,7 +25,8 @@ use crate::exec::source::{self, ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::format::FormatKind;
 use crate::functions::aggregate::{is_aggregate, supports_undo};
 use crate::plan::expr::{ExprPlanner, expr_text};
-use crate::plan::select::{check_key_type, expand_items, in_clause, plural, same_expr};
+use crate::plan::join::JoinPlan;
+use crate::plan::select::{Item, check_key_type, expand_items, in_clause, plural, same_expr};
 use crate::sql::ast::{self, Expr, Query, SelectItem, SourceKind, WindowKind, WindowSpec};
 
 /// ksqlDB's defaults: 24 hours of grace, one day of retention.
@@ -70,7 +76,13 @@ impl Window {
 
 /// A compiled aggregation.
 pub struct AggregatePlan {
+    /// What is aggregated: a source, or the rows of `join` (see `plan::join::JoinInput`).
     pub source: Source,
+    /// The join whose rows are aggregated, for `... FROM a JOIN b ... GROUP BY ...`.
+    pub join: Option<Box<JoinPlan>>,
+    /// The join's rows are grouped by the join key, which they are partitioned by: no
+    /// repartition is needed.
+    pub by_join_key: bool,
     pub input_schema: SchemaRef,
     /// WHERE, over the input.
     pub filter: Option<Arc<dyn PhysicalExpr>>,
@@ -91,6 +103,24 @@ pub struct AggregatePlan {
     /// EMIT FINAL: one row per window, when it closes.
     pub emit_final: bool,
     pub limit: Option<u64>,
+}
+
+impl AggregatePlan {
+    /// The source read first: the source, or the left side of the join.
+    pub fn first_source(&self) -> &Source {
+        match &self.join {
+            Some(join) => &join.left.source,
+            None => &self.source,
+        }
+    }
+
+    /// Every source read.
+    pub fn source_names(&self) -> Vec<String> {
+        match &self.join {
+            Some(join) => vec![join.left.source.name.clone(), join.right.source.name.clone()],
+            None => vec![self.source.name.clone()],
+        }
+    }
 }
 
 /// True when the query aggregates (GROUP BY, or an aggregate call in the select list).
@@ -123,11 +153,6 @@ fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
 /// rows go to a client and need not carry the key).
 pub fn plan_aggregate(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<AggregatePlan> {
     let transient = sink.is_none();
-    let sink_name = sink.unwrap_or("QUERY");
-    if !query.from.joins.is_empty() {
-        return Err(Error::user("joins are not supported yet"));
-    }
-    let source = catalog.require_source(&query.from.source.name)?.clone();
     if query.group_by.is_empty() {
         // Without GROUP BY, a plain column next to an aggregate is the first problem ksqlDB
         // names; otherwise the missing GROUP BY itself.
@@ -162,6 +187,14 @@ pub fn plan_aggregate(query: &Query, catalog: &Catalog, sink: Option<&str>) -> R
             "CREATE TABLE AS SELECT statement does not support aggregate function [{call}] without a GROUP BY clause."
         )));
     }
+    if !query.from.joins.is_empty() {
+        let input = crate::plan::join::plan_join_input(query, catalog)?;
+        let mut plan =
+            plan_over(&input.query, input.source, Some(input.items), Some(Box::new(input.join)), catalog, sink)?;
+        plan.by_join_key = input.by_key;
+        return Ok(plan);
+    }
+    let source = catalog.require_source(&query.from.source.name)?.clone();
     if source.value_format.kind == FormatKind::Kafka {
         return Err(Error::user(format!(
             "Source(s) {} are using the 'KAFKA' value format. This format does not yet support GROUP BY.",
@@ -171,14 +204,38 @@ pub fn plan_aggregate(query: &Query, catalog: &Catalog, sink: Option<&str>) -> R
     if source.window.is_some() {
         return Err(Error::user("KSQL does not support persistent queries on windowed tables."));
     }
+    plan_over(query, source, None, None, catalog, sink)
+}
+
+/// Plans the aggregation of `source`'s rows: a catalog source, or the joined rows of `join`,
+/// whose select list arrives expanded (`items`) and whose clauses are over the joined row.
+fn plan_over(
+    query: &Query,
+    source: Source,
+    items: Option<Vec<Item>>,
+    join: Option<Box<JoinPlan>>,
+    catalog: &Catalog,
+    sink: Option<&str>,
+) -> Result<AggregatePlan> {
+    let transient = sink.is_none();
+    let sink_name = sink.unwrap_or("QUERY");
     let input_schema = source::input_schema(&source);
     let mut qualifiers = vec![source.name.clone()];
     qualifiers.extend(query.from.source.alias.clone());
     let planner = ExprPlanner::new(input_schema.clone(), catalog, qualifiers.clone())?;
 
-    for item in &query.select {
-        if let SelectItem::Expr { expr, .. } = item {
-            check_functions_exist(expr, &planner)?;
+    match &items {
+        Some(items) => {
+            for item in items {
+                check_functions_exist(&item.expr, &planner)?;
+            }
+        }
+        None => {
+            for item in &query.select {
+                if let SelectItem::Expr { expr, .. } = item {
+                    check_functions_exist(expr, &planner)?;
+                }
+            }
         }
     }
     if let Some(bound) = query.where_clause.as_ref().and_then(window_bound) {
@@ -215,7 +272,10 @@ pub fn plan_aggregate(query: &Query, catalog: &Catalog, sink: Option<&str>) -> R
     let window = query.window.as_ref().map(Window::from_spec);
 
     // Rewrite the select list and HAVING over the aggregate schema.
-    let items = expand_items(query, &source, &planner, transient)?;
+    let items = match items {
+        Some(items) => items,
+        None => expand_items(query, &source, &planner, transient)?,
+    };
     let mut rewriter = Rewriter { group_by: &query.group_by, calls: Vec::new(), windowed: window.is_some() };
     let mut rewritten = Vec::with_capacity(items.len());
     let mut not_grouped = Vec::new();
@@ -389,6 +449,8 @@ pub fn plan_aggregate(query: &Query, catalog: &Catalog, sink: Option<&str>) -> R
     }
     Ok(AggregatePlan {
         source,
+        join,
+        by_join_key: false,
         input_schema,
         filter,
         group_by,

@@ -13,7 +13,12 @@
 //! synthetic key (`ROWKEY`, used when the criterion names no plain column or the join is FULL
 //! OUTER) the join key itself. Names of the result's columns follow ksqlDB: a qualified column
 //! `t.id` is `T_ID`, an unqualified one keeps its name, `*` expands to both sides' prefixed
-//! columns (after the synthetic key, if there is one).
+//! columns (after the synthetic key, if there is one; with PARTITION BY, each side's value
+//! columns, ROWTIME, ROWPARTITION, ROWOFFSET and then its key, as ksqlDB's repartition lays
+//! them out).
+//!
+//! Under GROUP BY, [`plan_join_input`] plans the join instead to pass the joined row on to the
+//! aggregation (`plan::aggregate`), which treats it as a source of its own.
 
 use std::sync::Arc;
 
@@ -27,6 +32,7 @@ use crate::format::FormatKind;
 use crate::plan::expr::{ExprPlanner, default_column_name, expr_text};
 use crate::plan::select::{Item, check_key_type, check_result_columns, checked_alias, in_clause, struct_items};
 use crate::sql::ast::{self, Expr, JoinKind, Query, SelectItem, SourceKind};
+use crate::sql::types::SqlType;
 
 /// Name of the join key in the joined row.
 pub const JOIN_KEY_COLUMN: &str = "__join_key";
@@ -126,20 +132,164 @@ pub fn join_result_kind(query: &Query, catalog: &Catalog) -> Result<SourceKind> 
 pub fn plan_join(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result<JoinPlan> {
     let transient = sink.is_none();
     let sink = sink.unwrap_or("QUERY");
-    let [join] = query.from.joins.as_slice() else {
+    if query.from.joins.len() > 1 {
         return Err(Error::user("joins of more than two sources are not supported yet"));
-    };
-    if !query.group_by.is_empty() {
-        return Err(Error::user("GROUP BY over a join is not supported yet"));
     }
     if query.window.is_some() {
         return Err(Error::user("WINDOW clause requires a GROUP BY clause."));
     }
-    if !query.partition_by.is_empty()
-        && query.select.iter().any(|i| matches!(i, SelectItem::Wildcard | SelectItem::QualifiedWildcard(_)))
-    {
-        return Err(Error::user("PARTITION BY over a join with `*` in the projection is not supported yet"));
+    let Core { left, right, kind, shape, window, key_type, left_type, joined_schema, scope, eligible } =
+        join_core(query, catalog)?;
+    let planner = ExprPlanner::new(joined_schema.clone(), catalog, Vec::new())?;
+
+    let items = scope.expand_items(query, &planner)?;
+    let filter = match &query.where_clause {
+        Some(w) => Some(planner.physical(&scope.rewrite(w)?).map_err(|e| in_clause(e, "WHERE"))?),
+        None => None,
+    };
+    for item in &items {
+        planner.physical(&item.expr).map_err(|e| in_clause(e, "SELECT"))?;
     }
+
+    // Which item is the key.
+    let is_key_expr = |e: &Expr, target: &str| matches!(e, Expr::Column { qualifier: None, name } if name == target);
+    let mut key_item = None;
+    // PARTITION BY: the result is keyed by the partitioning expressions instead.
+    let mut partition_items = Vec::new();
+    for partition in &query.partition_by {
+        let rewritten = scope.rewrite(partition).map_err(|e| in_clause(e, "PARTITION BY"))?;
+        planner.physical(&rewritten).map_err(|e| in_clause(e, "PARTITION BY"))?;
+        let found: Vec<usize> =
+            items.iter().enumerate().filter(|(_, it)| it.expr == rewritten).map(|(i, _)| i).collect();
+        match found.as_slice() {
+            [one] => partition_items.push(*one),
+            [] => {
+                let text = expr_text(partition);
+                return Err(Error::user(format!(
+                    "The query used to build `{sink}` must include the partitioning expression {text} in its projection (eg, SELECT {text}...)."
+                )));
+            }
+            [first, second, ..] => {
+                return Err(Error::user(format!(
+                    "The projection contains a key column (`{}`) more than once, aliased as: {} and {}.",
+                    expr_text(partition),
+                    items[*first].name,
+                    items[*second].name
+                )));
+            }
+        }
+    }
+    if !transient && partition_items.is_empty() {
+        let targets: Vec<String> = match &scope.synthetic {
+            Some(_) => vec![JOIN_KEY_COLUMN.to_string()],
+            None => eligible.iter().map(|(column, _)| column.clone()).collect(),
+        };
+        for target in &targets {
+            let found: Vec<usize> =
+                items.iter().enumerate().filter(|(_, it)| is_key_expr(&it.expr, target)).map(|(i, _)| i).collect();
+            if let [first, second, ..] = found.as_slice() {
+                let mut names = [items[*first].name.clone(), items[*second].name.clone()];
+                names.sort();
+                let shown = if target == JOIN_KEY_COLUMN {
+                    scope.synthetic.clone().unwrap_or_default()
+                } else {
+                    target.clone()
+                };
+                return Err(Error::user(format!(
+                    "The projection contains a key column (`{shown}`) more than once, aliased as: {} and {}.",
+                    names[0], names[1]
+                )));
+            }
+            if key_item.is_none() {
+                key_item = found.first().copied();
+            }
+        }
+        if key_item.is_none() {
+            let preamble = "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.";
+            return Err(Error::user(match &scope.synthetic {
+                Some(name) => format!(
+                    "{preamble}\nThe query used to build `{sink}` must include the join expression {name} in its projection (eg, SELECT {name}...).\n{name} was added as a synthetic key column because the join criteria did not match any source column. This expression must be included in the projection and may be aliased."
+                ),
+                None => {
+                    let shown: Vec<&str> = eligible.iter().map(|(_, text)| text.as_str()).collect();
+                    let noun = if shown.len() == 1 { "expression" } else { "expressions" };
+                    format!(
+                        "{preamble}\nThe query used to build `{sink}` must include the join {noun} {} in its projection (eg, SELECT {}...).",
+                        shown.join(" or "),
+                        shown[0]
+                    )
+                }
+            }));
+        }
+    }
+
+    let mut columns = Vec::with_capacity(items.len());
+    let mut projection = Vec::with_capacity(items.len() + 3);
+    for &k in &partition_items {
+        let ty = planner.sql_type(&items[k].expr)?;
+        check_key_type(&items[k].name, &ty)?;
+        columns.push(Column { name: items[k].name.clone(), ty, role: ColumnRole::Key });
+        projection.push(planner.physical(&items[k].expr)?);
+    }
+    if let Some(k) = key_item {
+        check_key_type(&items[k].name, &left_type)?;
+        columns.push(Column { name: items[k].name.clone(), ty: left_type.clone(), role: ColumnRole::Key });
+        // The key is the join key even where the named column is null (the padded side of an
+        // outer join), as in ksqlDB.
+        projection.push(planner.physical(&Expr::Column { qualifier: None, name: JOIN_KEY_COLUMN.into() })?);
+    }
+    for (i, item) in items.iter().enumerate() {
+        if Some(i) == key_item || partition_items.contains(&i) {
+            continue;
+        }
+        let ty = planner.sql_type(&item.expr)?;
+        columns.push(Column { name: item.name.clone(), ty, role: ColumnRole::Value });
+        projection.push(planner.physical(&item.expr)?);
+    }
+    check_result_columns(&columns, transient)?;
+    let mut out_fields: Vec<Field> = columns.iter().map(Column::field).collect();
+    for name in [ROWTIME, source::HEADERS_COLUMN, source::NULL_VALUE_COLUMN] {
+        projection.push(planner.physical(&Expr::Column { qualifier: None, name: name.into() })?);
+        out_fields.push(joined_schema.field_with_name(name)?.clone());
+    }
+    Ok(JoinPlan {
+        left,
+        right,
+        kind,
+        shape,
+        window,
+        key_type,
+        joined_schema,
+        filter,
+        projection,
+        columns,
+        output_schema: Arc::new(Schema::new(out_fields)),
+        changelog: !transient && shape == JoinShape::TableTable,
+        limit: query.limit,
+    })
+}
+
+/// What planning the join itself yields, before the projection over the joined row.
+struct Core {
+    left: JoinSide,
+    right: JoinSide,
+    kind: JoinKind,
+    shape: JoinShape,
+    window: Option<JoinWindowPlan>,
+    key_type: DataType,
+    /// SQL type of the join key.
+    left_type: SqlType,
+    joined_schema: SchemaRef,
+    scope: Scope,
+    /// The criterion's plain columns that may be the result's key: (joined-row name, `A.B`).
+    eligible: Vec<(String, String)>,
+}
+
+/// Checks and plans the two sources and the criterion, and lays out the joined row.
+fn join_core(query: &Query, catalog: &Catalog) -> Result<Core> {
+    let [join] = query.from.joins.as_slice() else {
+        return Err(Error::user("joins of more than two sources are not supported yet"));
+    };
     let left_source = catalog.require_source(&query.from.source.name)?.clone();
     let right_source = catalog.require_source(&join.source.name)?.clone();
     if left_source.name == right_source.name {
@@ -336,133 +486,121 @@ pub fn plan_join(query: &Query, catalog: &Catalog, sink: Option<&str>) -> Result
     fields.push(Field::new(source::HEADERS_COLUMN, source::headers_type(), true));
     fields.push(Field::new(source::NULL_VALUE_COLUMN, DataType::Boolean, false));
     let joined_schema: SchemaRef = Arc::new(Schema::new(fields));
-    let planner = ExprPlanner::new(joined_schema.clone(), catalog, Vec::new())?;
+    Ok(Core { left, right, kind: join.kind, shape, window, key_type, left_type, joined_schema, scope, eligible })
+}
 
+/// A join feeding an aggregation (`... FROM a JOIN b ... GROUP BY ...`): the join passes the
+/// whole joined row on, and the aggregation plans its clauses over that row as if it were a
+/// source of its own.
+pub struct JoinInput {
+    /// The join, projecting the joined row laid out as `source::input_schema(&source)`.
+    pub join: JoinPlan,
+    /// The joined row as a source: the join key (the key: a table-table join's result is
+    /// keyed by it, and the aggregation retracts per key), then both sides' columns.
+    pub source: Source,
+    /// The select list, expanded and named as a join names it, over the joined row.
+    pub(crate) items: Vec<Item>,
+    /// The query with WHERE, GROUP BY and HAVING rewritten over the joined row.
+    pub query: Query,
+    /// GROUP BY is the join key alone (a column of the criterion, or the synthetic key).
+    pub by_key: bool,
+}
+
+/// Plans the join under an aggregation.
+pub fn plan_join_input(query: &Query, catalog: &Catalog) -> Result<JoinInput> {
+    // ksqlDB resolves the window bounds of an aggregation over a join against the joined
+    // sources, which have none (https://github.com/confluentinc/ksql/issues/5931).
+    for item in &query.select {
+        if let SelectItem::Expr { expr, .. } = item
+            && let Some(bound) = window_bound(expr)
+        {
+            return Err(Error::user(format!("SELECT column '{bound}' cannot be resolved.")));
+        }
+    }
+    let Core { left, right, kind, shape, window, key_type, left_type, joined_schema, scope, eligible } =
+        join_core(query, catalog)?;
+    let planner = ExprPlanner::new(joined_schema.clone(), catalog, Vec::new())?;
     let items = scope.expand_items(query, &planner)?;
-    let filter = match &query.where_clause {
-        Some(w) => Some(planner.physical(&scope.rewrite(w)?).map_err(|e| in_clause(e, "WHERE"))?),
+    let mut rewritten = query.clone();
+    rewritten.where_clause = match &query.where_clause {
+        Some(w) => Some(scope.rewrite(w).map_err(|e| in_clause(e, "WHERE"))?),
         None => None,
     };
-    for item in &items {
-        planner.physical(&item.expr).map_err(|e| in_clause(e, "SELECT"))?;
-    }
+    rewritten.group_by =
+        query.group_by.iter().map(|g| scope.rewrite(g).map_err(|e| in_clause(e, "GROUP BY"))).collect::<Result<_>>()?;
+    rewritten.having = match &query.having {
+        Some(h) => Some(scope.rewrite(h).map_err(|e| in_clause(e, "HAVING"))?),
+        None => None,
+    };
 
-    // Which item is the key.
-    let is_key_expr = |e: &Expr, target: &str| matches!(e, Expr::Column { qualifier: None, name } if name == target);
-    let mut key_item = None;
-    // PARTITION BY: the result is keyed by the partitioning expressions instead.
-    let mut partition_items = Vec::new();
-    for partition in &query.partition_by {
-        let rewritten = scope.rewrite(partition).map_err(|e| in_clause(e, "PARTITION BY"))?;
-        planner.physical(&rewritten).map_err(|e| in_clause(e, "PARTITION BY"))?;
-        let found: Vec<usize> =
-            items.iter().enumerate().filter(|(_, it)| it.expr == rewritten).map(|(i, _)| i).collect();
-        match found.as_slice() {
-            [one] => partition_items.push(*one),
-            [] => {
-                let text = expr_text(partition);
-                return Err(Error::user(format!(
-                    "The query used to build `{sink}` must include the partitioning expression {text} in its projection (eg, SELECT {text}...)."
-                )));
-            }
-            [first, second, ..] => {
-                return Err(Error::user(format!(
-                    "The projection contains a key column (`{}`) more than once, aliased as: {} and {}.",
-                    expr_text(partition),
-                    items[*first].name,
-                    items[*second].name
-                )));
-            }
-        }
+    // The joined row as a source: the key, then every column of both sides.
+    let mut columns = vec![Column { name: JOIN_KEY_COLUMN.into(), ty: left_type, role: ColumnRole::Key }];
+    for field in left.schema.fields().iter().chain(right.schema.fields()) {
+        let column = Expr::Column { qualifier: None, name: field.name().clone() };
+        columns.push(Column { name: field.name().clone(), ty: planner.sql_type(&column)?, role: ColumnRole::Value });
     }
-    if !transient && partition_items.is_empty() {
-        let targets: Vec<String> = match &scope.synthetic {
-            Some(_) => vec![JOIN_KEY_COLUMN.to_string()],
-            None => eligible.iter().map(|(column, _)| column.clone()).collect(),
+    let kind_of_result = if shape == JoinShape::TableTable { SourceKind::Table } else { SourceKind::Stream };
+    let source = Source {
+        name: format!("{}_{}", left.source.name, right.source.name),
+        kind: kind_of_result,
+        // Rows that fail in the aggregation are logged against the left source's topic.
+        topic: left.source.topic.clone(),
+        columns: columns.clone(),
+        key_format: left.source.key_format.clone(),
+        value_format: left.source.value_format.clone(),
+        timestamp: None,
+        window: None,
+        read_only: true,
+        sql: String::new(),
+    };
+    let output_schema = source::input_schema(&source);
+    let mut projection = Vec::with_capacity(output_schema.fields().len());
+    for field in output_schema.fields() {
+        let expr = match field.name().as_str() {
+            // The joined row is no one record of a partition: it has no position of its own
+            // (and a join cannot name these columns unqualified, both sides having them).
+            ROWPARTITION => Expr::Literal(ast::Literal::Int(0)),
+            ROWOFFSET => Expr::Literal(ast::Literal::Bigint(0)),
+            name => Expr::Column { qualifier: None, name: name.to_string() },
         };
-        for target in &targets {
-            let found: Vec<usize> =
-                items.iter().enumerate().filter(|(_, it)| is_key_expr(&it.expr, target)).map(|(i, _)| i).collect();
-            if let [first, second, ..] = found.as_slice() {
-                let mut names = [items[*first].name.clone(), items[*second].name.clone()];
-                names.sort();
-                let shown = if target == JOIN_KEY_COLUMN {
-                    scope.synthetic.clone().unwrap_or_default()
-                } else {
-                    target.clone()
-                };
-                return Err(Error::user(format!(
-                    "The projection contains a key column (`{shown}`) more than once, aliased as: {} and {}.",
-                    names[0], names[1]
-                )));
-            }
-            if key_item.is_none() {
-                key_item = found.first().copied();
-            }
-        }
-        if key_item.is_none() {
-            let preamble = "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.";
-            return Err(Error::user(match &scope.synthetic {
-                Some(name) => format!(
-                    "{preamble}\nThe query used to build `{sink}` must include the join expression {name} in its projection (eg, SELECT {name}...).\n{name} was added as a synthetic key column because the join criteria did not match any source column. This expression must be included in the projection and may be aliased."
-                ),
-                None => {
-                    let shown: Vec<&str> = eligible.iter().map(|(_, text)| text.as_str()).collect();
-                    let noun = if shown.len() == 1 { "expression" } else { "expressions" };
-                    format!(
-                        "{preamble}\nThe query used to build `{sink}` must include the join {noun} {} in its projection (eg, SELECT {}...).",
-                        shown.join(" or "),
-                        shown[0]
-                    )
-                }
-            }));
-        }
+        projection.push(planner.physical(&expr)?);
     }
-
-    let mut columns = Vec::with_capacity(items.len());
-    let mut projection = Vec::with_capacity(items.len() + 3);
-    for &k in &partition_items {
-        let ty = planner.sql_type(&items[k].expr)?;
-        check_key_type(&items[k].name, &ty)?;
-        columns.push(Column { name: items[k].name.clone(), ty, role: ColumnRole::Key });
-        projection.push(planner.physical(&items[k].expr)?);
-    }
-    if let Some(k) = key_item {
-        check_key_type(&items[k].name, &left_type)?;
-        columns.push(Column { name: items[k].name.clone(), ty: left_type.clone(), role: ColumnRole::Key });
-        // The key is the join key even where the named column is null (the padded side of an
-        // outer join), as in ksqlDB.
-        projection.push(planner.physical(&Expr::Column { qualifier: None, name: JOIN_KEY_COLUMN.into() })?);
-    }
-    for (i, item) in items.iter().enumerate() {
-        if Some(i) == key_item || partition_items.contains(&i) {
-            continue;
-        }
-        let ty = planner.sql_type(&item.expr)?;
-        columns.push(Column { name: item.name.clone(), ty, role: ColumnRole::Value });
-        projection.push(planner.physical(&item.expr)?);
-    }
-    check_result_columns(&columns, transient)?;
-    let mut out_fields: Vec<Field> = columns.iter().map(Column::field).collect();
-    for name in [ROWTIME, source::HEADERS_COLUMN, source::NULL_VALUE_COLUMN] {
-        projection.push(planner.physical(&Expr::Column { qualifier: None, name: name.into() })?);
-        out_fields.push(joined_schema.field_with_name(name)?.clone());
-    }
-    Ok(JoinPlan {
+    let join = JoinPlan {
         left,
         right,
-        kind: join.kind,
+        kind,
         shape,
         window,
         key_type,
         joined_schema,
-        filter,
+        // WHERE is the aggregation's: a table row it rejects retracts there.
+        filter: None,
         projection,
         columns,
-        output_schema: Arc::new(Schema::new(out_fields)),
-        changelog: !transient && shape == JoinShape::TableTable,
-        limit: query.limit,
-    })
+        output_schema,
+        changelog: shape == JoinShape::TableTable,
+        limit: None,
+    };
+    let by_key = matches!(rewritten.group_by.as_slice(), [Expr::Column { qualifier: None, name }]
+        if name == JOIN_KEY_COLUMN || eligible.iter().any(|(column, _)| column == name));
+    Ok(JoinInput { join, source, items, query: rewritten, by_key })
+}
+
+/// The first window-bound column (WINDOWSTART, WINDOWEND) an expression reads.
+fn window_bound(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Column { name, .. } if name == WINDOWSTART || name == WINDOWEND => Some(name.clone()),
+        other => {
+            let mut found = None;
+            let _ = other.map_children(&mut |c| {
+                if found.is_none() {
+                    found = window_bound(c);
+                }
+                Ok::<_, Error>(c.clone())
+            });
+            found
+        }
+    }
 }
 
 fn join_words(kind: JoinKind) -> &'static str {
@@ -709,16 +847,22 @@ impl Scope {
         }
     }
 
-    fn side_columns(&self, index: usize) -> Vec<Item> {
+    /// A side's columns for `*`. Re-keyed by PARTITION BY, ksqlDB projects the side as its
+    /// repartition step lays it out: value columns, ROWTIME, ROWPARTITION, ROWOFFSET, then the
+    /// key columns moved into the value.
+    fn side_columns(&self, index: usize, repartitioned: bool) -> Vec<Item> {
         let (source, alias) = self.side(index);
-        source
-            .columns
-            .iter()
-            .map(|c| Item {
-                name: prefixed(alias, &c.name),
-                expr: Expr::Column { qualifier: None, name: prefixed(alias, &c.name) },
-            })
-            .collect()
+        let item = |name: &str| Item {
+            name: prefixed(alias, name),
+            expr: Expr::Column { qualifier: None, name: prefixed(alias, name) },
+        };
+        if !repartitioned {
+            return source.columns.iter().map(|c| item(&c.name)).collect();
+        }
+        let values = source.columns.iter().filter(|c| c.role != ColumnRole::Key).map(|c| item(&c.name));
+        let pseudo = [ROWTIME, ROWPARTITION, ROWOFFSET].into_iter().map(item);
+        let keys = source.columns.iter().filter(|c| c.role == ColumnRole::Key).map(|c| item(&c.name));
+        values.chain(pseudo).chain(keys).collect()
     }
 
     /// Expands `*` and `src.*` and names every item.
@@ -734,12 +878,12 @@ impl Scope {
                             expr: Expr::Column { qualifier: None, name: JOIN_KEY_COLUMN.into() },
                         });
                     }
-                    items.extend(self.side_columns(0));
-                    items.extend(self.side_columns(1));
+                    items.extend(self.side_columns(0, !query.partition_by.is_empty()));
+                    items.extend(self.side_columns(1, !query.partition_by.is_empty()));
                 }
                 SelectItem::QualifiedWildcard(q) => {
                     let side = self.qualifier_side(q)?;
-                    items.extend(self.side_columns(side));
+                    items.extend(self.side_columns(side, !query.partition_by.is_empty()));
                 }
                 SelectItem::StructWildcard(expr) => items.extend(struct_items(&self.rewrite(expr)?, planner)?),
                 SelectItem::Expr { expr, alias } => {

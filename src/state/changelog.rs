@@ -24,8 +24,12 @@ const CHECKPOINT: u8 = b'C';
 /// Where the state stands.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
-    /// Next offset to read, per source partition.
+    /// Next offset to read, per source partition (of a join's left side, when the state is
+    /// an aggregation of a join).
     pub positions: Vec<(i32, i64)>,
+    /// Next offset to read, per partition of a join's right side.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub right_positions: Vec<(i32, i64)>,
     /// Largest event time seen.
     pub stream_time: i64,
     /// Rows processed so far (EARLIEST/LATEST_BY_OFFSET order by it).
@@ -256,9 +260,9 @@ mod tests {
         let mut log = Changelog::open(backend.clone(), "Q1").unwrap();
         log.put(GROUP, b"a", Some(b"1".to_vec()));
         log.put(GROUP, b"b", Some(b"2".to_vec()));
-        log.checkpoint(&Checkpoint { positions: vec![(0, 2)], stream_time: 5, seq: 2 }).unwrap();
+        log.checkpoint(&Checkpoint { positions: vec![(0, 2)], stream_time: 5, seq: 2, ..Default::default() }).unwrap();
         log.put(GROUP, b"a", None);
-        log.checkpoint(&Checkpoint { positions: vec![(0, 3)], stream_time: 6, seq: 3 }).unwrap();
+        log.checkpoint(&Checkpoint { positions: vec![(0, 3)], stream_time: 6, seq: 3, ..Default::default() }).unwrap();
         assert_eq!(log.written(), 5);
         // A batch cut short: entries without their checkpoint.
         raw(&backend, b"Gb", b"99");

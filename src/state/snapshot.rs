@@ -337,7 +337,7 @@ mod tests {
     }
 
     fn checkpoint(seq: i64) -> Checkpoint {
-        Checkpoint { positions: vec![(0, seq)], stream_time: 7, seq }
+        Checkpoint { positions: vec![(0, seq)], stream_time: 7, seq, ..Default::default() }
     }
 
     #[test]
