@@ -188,10 +188,12 @@ pub fn plan_aggregate(query: &Query, catalog: &Catalog, sink: Option<&str>) -> R
         )));
     }
     if !query.from.joins.is_empty() {
-        let input = crate::plan::join::plan_join_input(query, catalog)?;
-        let mut plan =
-            plan_over(&input.query, input.source, Some(input.items), Some(Box::new(input.join)), catalog, sink)?;
+        let mut input = crate::plan::join::plan_join_input(query, catalog)?;
+        let items = std::mem::take(&mut input.items);
+        let display = |e: &Expr| input.display(e);
+        let mut plan = plan_over(&input.query, input.source.clone(), Some(items), catalog, sink, &display)?;
         plan.by_join_key = input.by_key;
+        plan.join = Some(Box::new(input.join));
         return Ok(plan);
     }
     let source = catalog.require_source(&query.from.source.name)?.clone();
@@ -204,18 +206,19 @@ pub fn plan_aggregate(query: &Query, catalog: &Catalog, sink: Option<&str>) -> R
     if source.window.is_some() {
         return Err(Error::user("KSQL does not support persistent queries on windowed tables."));
     }
-    plan_over(query, source, None, None, catalog, sink)
+    plan_over(query, source, None, catalog, sink, &expr_text)
 }
 
-/// Plans the aggregation of `source`'s rows: a catalog source, or the joined rows of `join`,
-/// whose select list arrives expanded (`items`) and whose clauses are over the joined row.
+/// Plans the aggregation of `source`'s rows: a catalog source, or a join's rows, whose select
+/// list arrives expanded (`items`) and whose clauses are over the joined row. `display` shows
+/// an expression in messages as the user wrote it.
 fn plan_over(
     query: &Query,
     source: Source,
     items: Option<Vec<Item>>,
-    join: Option<Box<JoinPlan>>,
     catalog: &Catalog,
     sink: Option<&str>,
+    display: &dyn Fn(&Expr) -> String,
 ) -> Result<AggregatePlan> {
     let transient = sink.is_none();
     let sink_name = sink.unwrap_or("QUERY");
@@ -283,7 +286,7 @@ fn plan_over(
         let mut bad = false;
         let expr = rewriter.rewrite(&item.expr, &mut bad)?;
         if bad {
-            not_grouped.push(expr_text(&item.expr));
+            not_grouped.push(display(&item.expr));
         }
         rewritten.push(expr);
     }
@@ -352,7 +355,7 @@ fn plan_over(
             if first_aggregate(a).is_some() {
                 return Err(Error::user(format!(
                     "Aggregate functions can not be nested: {name}({})",
-                    args.iter().map(expr_text).collect::<Vec<_>>().join(", ")
+                    args.iter().map(display).collect::<Vec<_>>().join(", ")
                 )));
             }
             let p = planner.physical(a).map_err(|e| in_clause(e, "SELECT"))?;
@@ -391,7 +394,7 @@ fn plan_over(
                 .map(|(i, _)| i)
                 .collect();
             match found.as_slice() {
-                [] => missing.push(expr_text(g)),
+                [] => missing.push(display(g)),
                 [one] => key_items.push(*one),
                 [first, second, ..] => {
                     return Err(Error::user(format!(
@@ -449,7 +452,7 @@ fn plan_over(
     }
     Ok(AggregatePlan {
         source,
-        join,
+        join: None,
         by_join_key: false,
         input_schema,
         filter,

@@ -504,6 +504,26 @@ pub struct JoinInput {
     pub query: Query,
     /// GROUP BY is the join key alone (a column of the criterion, or the synthetic key).
     pub by_key: bool,
+    /// Each joined-row column's source alias and column name, to show an expression in
+    /// messages as it was written (`T.NAME` for `T_NAME`).
+    columns_by_name: std::collections::HashMap<String, (String, String)>,
+}
+
+impl JoinInput {
+    /// `e` as the user wrote it, for messages: joined-row columns qualified again.
+    pub fn display(&self, e: &Expr) -> String {
+        expr_text(&self.unprefixed(e))
+    }
+
+    fn unprefixed(&self, e: &Expr) -> Expr {
+        match e {
+            Expr::Column { qualifier: None, name } => match self.columns_by_name.get(name) {
+                Some((alias, column)) => Expr::Column { qualifier: Some(alias.clone()), name: column.clone() },
+                None => e.clone(),
+            },
+            other => other.map_children(&mut |c| Ok::<_, Error>(self.unprefixed(c))).unwrap_or_else(|_| other.clone()),
+        }
+    }
 }
 
 /// Plans the join under an aggregation.
@@ -583,7 +603,14 @@ pub fn plan_join_input(query: &Query, catalog: &Catalog) -> Result<JoinInput> {
     };
     let by_key = matches!(rewritten.group_by.as_slice(), [Expr::Column { qualifier: None, name }]
         if name == JOIN_KEY_COLUMN || eligible.iter().any(|(column, _)| column == name));
-    Ok(JoinInput { join, source, items, query: rewritten, by_key })
+    let mut columns_by_name = std::collections::HashMap::new();
+    for side in [&join.left, &join.right] {
+        let schema = source::input_schema(&side.source);
+        for field in &schema.fields()[..side.width] {
+            columns_by_name.insert(prefixed(&side.alias, field.name()), (side.alias.clone(), field.name().clone()));
+        }
+    }
+    Ok(JoinInput { join, source, items, query: rewritten, by_key, columns_by_name })
 }
 
 /// The first window-bound column (WINDOWSTART, WINDOWEND) an expression reads.
