@@ -239,6 +239,11 @@ fn post(addr: &str, path: &str, body: String) -> hyper::Request<Full<Bytes>> {
 
 /// The push clients: each on a connection of its own, following the stream from now on and
 /// counting every row it reads, until `stop` turns true.
+///
+/// They speak HTTP/1.1 over a bare socket rather than through an HTTP client: the generator
+/// shares the machine with the server it measures, and 200 readers each woken for every row
+/// cost it a connection task, a body channel and a reader task per row through hyper; here
+/// one task per client reads the socket and counts the rows in its chunked body.
 async fn push_clients(
     addr: String,
     sql: String,
@@ -253,26 +258,33 @@ async fn push_clients(
             (addr.clone(), sql.clone(), delivered.clone(), errors.clone(), ready.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let outcome: Result<()> = async {
-                let mut sender = connect(&addr).await?;
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut tcp = tokio::net::TcpStream::connect(&addr)
+                    .await
+                    .map_err(|e| Error::external(format!("cannot connect to {addr}: {e}")))?;
+                let _ = tcp.set_nodelay(true);
                 let body = json!({"sql": sql, "properties": {"auto.offset.reset": "latest"}}).to_string();
-                let response = sender
-                    .send_request(post(&addr, "/query-stream", body))
+                let request = format!(
+                    "POST /query-stream HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                tcp.write_all(request.as_bytes())
                     .await
                     .map_err(|e| Error::external(format!("push query failed: {e}")))?;
-                if !response.status().is_success() {
-                    return Err(Error::external(format!("push query answered {}", response.status())));
-                }
-                let mut body = response.into_body();
+                let mut buffer = vec![0u8; 64 * 1024];
+                let mut response = ChunkedLines::default();
                 let mut header_seen = false;
                 loop {
-                    let frame = tokio::select! {
-                        frame = body.frame() => frame,
+                    let read = tokio::select! {
+                        read = tcp.read(&mut buffer) => read,
                         _ = stop.changed() => break,
                     };
-                    let Some(frame) = frame else { break };
-                    let frame = frame.map_err(|e| Error::external(format!("push stream broke: {e}")))?;
-                    let Ok(data) = frame.into_data() else { continue };
-                    let mut lines = memchr::memchr_iter(b'\n', &data).count() as u64;
+                    let n = read.map_err(|e| Error::external(format!("push stream broke: {e}")))?;
+                    if n == 0 {
+                        return Err(Error::external("the server closed a push query's connection"));
+                    }
+                    let mut lines = response.feed(&buffer[..n])?;
                     if !header_seen && lines > 0 {
                         header_seen = true;
                         lines -= 1;
@@ -293,6 +305,101 @@ async fn push_clients(
     drop(ready);
     for task in tasks {
         let _ = task.await;
+    }
+}
+
+/// Counts the lines of an HTTP/1.1 response with a chunked body, fed as it arrives.
+#[derive(Default)]
+struct ChunkedLines {
+    state: Chunked,
+    /// The response head read so far (until its blank line).
+    head: Vec<u8>,
+    size: usize,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
+enum Chunked {
+    #[default]
+    Head,
+    /// In a chunk-size line (hex digits, maybe extensions), until its newline.
+    Size { digits: bool, extension: bool },
+    /// In a chunk's data, with this many bytes left.
+    Data(usize),
+    /// After a chunk's data, until the newline that ends it.
+    DataEnd,
+    /// The last chunk was read.
+    Done,
+}
+
+impl ChunkedLines {
+    /// The newlines in the body's data among `bytes`.
+    fn feed(&mut self, mut bytes: &[u8]) -> Result<u64> {
+        let mut lines = 0;
+        while !bytes.is_empty() {
+            match self.state {
+                Chunked::Head => {
+                    let before = self.head.len();
+                    self.head.extend_from_slice(bytes);
+                    let Some(end) = memchr::memmem::find(&self.head, b"\r\n\r\n") else {
+                        if self.head.len() > 64 * 1024 {
+                            return Err(Error::external("a push query's response head is too long"));
+                        }
+                        return Ok(lines);
+                    };
+                    if !self.head.starts_with(b"HTTP/1.1 200") {
+                        let status = String::from_utf8_lossy(&self.head[..self.head.len().min(12)]).into_owned();
+                        return Err(Error::external(format!("push query answered {status}")));
+                    }
+                    let chunked = String::from_utf8_lossy(&self.head[..end])
+                        .to_ascii_lowercase()
+                        .contains("transfer-encoding: chunked");
+                    if !chunked {
+                        return Err(Error::external("a push query's answer is not chunked"));
+                    }
+                    bytes = &bytes[end + 4 - before..];
+                    self.head = Vec::new();
+                    self.state = Chunked::Size { digits: false, extension: false };
+                }
+                Chunked::Size { digits, extension } => {
+                    let b = bytes[0];
+                    bytes = &bytes[1..];
+                    match b {
+                        b'\n' if digits => {
+                            self.state = if self.size == 0 { Chunked::Done } else { Chunked::Data(self.size) };
+                            self.size = 0;
+                        }
+                        b'\r' => {}
+                        _ if extension => {}
+                        b';' => self.state = Chunked::Size { digits, extension: true },
+                        _ => {
+                            let digit = (b as char)
+                                .to_digit(16)
+                                .ok_or_else(|| Error::external("a malformed chunk size in a push query's answer"))?;
+                            self.size = self
+                                .size
+                                .checked_mul(16)
+                                .and_then(|s| s.checked_add(digit as usize))
+                                .ok_or_else(|| Error::external("a chunk too large in a push query's answer"))?;
+                            self.state = Chunked::Size { digits: true, extension: false };
+                        }
+                    }
+                }
+                Chunked::Data(left) => {
+                    let take = left.min(bytes.len());
+                    lines += memchr::memchr_iter(b'\n', &bytes[..take]).count() as u64;
+                    bytes = &bytes[take..];
+                    self.state = if take == left { Chunked::DataEnd } else { Chunked::Data(left - take) };
+                }
+                Chunked::DataEnd => {
+                    if bytes[0] == b'\n' {
+                        self.state = Chunked::Size { digits: false, extension: false };
+                    }
+                    bytes = &bytes[1..];
+                }
+                Chunked::Done => return Ok(lines),
+            }
+        }
+        Ok(lines)
     }
 }
 
@@ -497,5 +604,29 @@ impl PullLoad<'_> {
             rss_mb: memory.map(|(rss, _)| rss),
             peak_rss_mb: memory.map(|(_, hwm)| hwm).or(peak),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::ChunkedLines;
+
+    #[test]
+    fn chunked_lines_are_counted_however_the_bytes_arrive() {
+        let response = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: x\r\n\r\n\
+            8\r\n{\"h\":1}\n\r\n8;ext=1\r\n[\"a\",1]\n\r\n10\r\n[\"b\",2]\n[\"c\",3]\n\r\n0\r\n\r\n";
+        for split in 1..response.len() {
+            let mut lines = ChunkedLines::default();
+            let mut total = 0;
+            for part in response.chunks(split) {
+                total += lines.feed(part).unwrap();
+            }
+            assert_eq!(total, 4, "fed {split} bytes at a time");
+        }
+        let mut lines = ChunkedLines::default();
+        assert!(lines.feed(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").is_err());
+        let mut lines = ChunkedLines::default();
+        assert!(lines.feed(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n").is_err());
     }
 }

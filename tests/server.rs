@@ -440,3 +440,32 @@ fn print_streams_a_topics_records_as_ksqldb_prints_them() {
     assert_eq!((status, body["error_code"].as_u64()), (400, Some(40001)));
     assert!(body["message"].as_str().unwrap().contains("nope"), "{body}");
 }
+
+#[test]
+fn rows_sent_together_are_written_together_up_to_the_first_bad_one() {
+    let server = TestServer::start(ServerConfig::default());
+    server
+        .engine
+        .execute("CREATE STREAM g (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='g', VALUE_FORMAT='JSON', PARTITIONS=1);")
+        .unwrap();
+    let client = server.client();
+    // One request, so the rows arrive together: the two before the bad one are written and
+    // acked, the bad one is answered with its sequence number, the one after is not written.
+    let rows =
+        [json!({"K": "a", "V": 1}), json!({"K": "b", "V": 2}), json!({"K": "c", "V": "x"}), json!({"K": "d", "V": 4})];
+    let acks = client.insert("G", &rows).unwrap();
+    assert_eq!(&acks[..2], &[json!({"status": "ok", "seq": 0}), json!({"status": "ok", "seq": 1})]);
+    assert_eq!((acks[2]["status"].as_str(), acks[2]["seq"].as_i64()), (Some("error"), Some(2)));
+    assert_eq!(acks.len(), 3, "{acks:?}");
+    let written = server.engine.backend().read("g", 0, 0, 100).unwrap();
+    let keys: Vec<&[u8]> = written.iter().filter_map(|r| r.key.as_deref()).collect();
+    assert_eq!(keys, [b"a".as_slice(), b"b".as_slice()]);
+    // Many rows in one request all land, in order, each acked once.
+    let many: Vec<Value> = (0..500).map(|i| json!({"K": format!("m{i}"), "V": i})).collect();
+    let acks = client.insert("G", &many).unwrap();
+    assert_eq!(acks, (0..500).map(|i| json!({"status": "ok", "seq": i})).collect::<Vec<_>>());
+    let written = server.engine.backend().read("g", 0, 2, 1000).unwrap();
+    let keys: Vec<String> =
+        written.iter().map(|r| String::from_utf8(r.key.clone().unwrap().to_vec()).unwrap()).collect();
+    assert_eq!(keys, (0..500).map(|i| format!("m{i}")).collect::<Vec<_>>());
+}

@@ -248,6 +248,18 @@ fn write_row(
     provided: &[(String, ArrayRef)],
     rowtime: Option<i64>,
 ) -> Result<()> {
+    let record = encode_row(source, provided, rowtime)?;
+    inner.backend.produce(&source.topic, vec![record])?;
+    inner.backend.flush()?;
+    Ok(())
+}
+
+/// The record a row of `provided` columns becomes in `source`'s topic (absent columns null).
+fn encode_row(
+    source: &crate::catalog::Source,
+    provided: &[(String, ArrayRef)],
+    rowtime: Option<i64>,
+) -> Result<ProducerRecord> {
     let build = |cols: Vec<&Column>| -> Result<Vec<ArrayRef>> {
         cols.into_iter()
             .map(|c| match provided.iter().find(|(n, _)| n == &c.name) {
@@ -273,16 +285,13 @@ fn write_row(
     // INSERT VALUES without ROWTIME is stamped with the wall clock, as in ksqlDB; this is the
     // engine's edge, not an operator, so reading the clock here is right.
     let timestamp = rowtime.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
-    let record = ProducerRecord {
+    Ok(ProducerRecord {
         partition: None,
         timestamp,
         key: key.pop().flatten(),
         value: value.pop().flatten(),
         headers: Vec::new(),
-    };
-    inner.backend.produce(&source.topic, vec![record])?;
-    inner.backend.flush()?;
-    Ok(())
+    })
 }
 
 /// The source an INSERT writes to: it must exist and not be read-only.
@@ -302,10 +311,51 @@ fn insertable_source(inner: &Inner, target: &str) -> Result<Source> {
 /// format decodes a record (so types convert exactly as they do for records on a topic).
 /// `ROWTIME` sets the record's timestamp.
 pub(crate) fn insert_json(inner: &Inner, target: &str, row: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
-    let source = insertable_source(inner, target)?;
-    if source.kind != SourceKind::Stream {
-        return Err(Error::user(format!("Inserts are only supported into streams, and {} is a table.", source.name)));
+    match insert_json_rows(inner, target, std::slice::from_ref(row)) {
+        (_, Some(e)) => Err(e),
+        (_, None) => Ok(()),
     }
+}
+
+/// Inserts `rows` in order, as one write made durable once (a group commit): the rows before
+/// the first one that fails are written, and their count comes back with that failure. When
+/// the write itself fails, none of them is (the count is 0).
+pub(crate) fn insert_json_rows(
+    inner: &Inner,
+    target: &str,
+    rows: &[serde_json::Map<String, serde_json::Value>],
+) -> (usize, Option<Error>) {
+    let source = match insertable_source(inner, target) {
+        Ok(source) => source,
+        Err(e) => return (0, Some(e)),
+    };
+    if source.kind != SourceKind::Stream {
+        let message = format!("Inserts are only supported into streams, and {} is a table.", source.name);
+        return (0, Some(Error::user(message)));
+    }
+    let mut records = Vec::with_capacity(rows.len());
+    let mut failure = None;
+    for row in rows {
+        match json_record(&source, row) {
+            Ok(record) => records.push(record),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let written = records.len();
+    if written > 0 {
+        let durable = inner.backend.produce(&source.topic, records).and_then(|_| inner.backend.flush());
+        if let Err(e) = durable {
+            return (0, Some(e));
+        }
+    }
+    (written, failure)
+}
+
+/// The record one JSON row of an inserts stream becomes.
+fn json_record(source: &Source, row: &serde_json::Map<String, serde_json::Value>) -> Result<ProducerRecord> {
     let mut rowtime = None;
     let mut provided: Vec<(String, ArrayRef)> = Vec::new();
     for (name, value) in row {
@@ -332,7 +382,7 @@ pub(crate) fn insert_json(inner: &Inner, target: &str, row: &serde_json::Map<Str
         let array = decoder.finish().pop().ok_or_else(|| Error::internal("a one-column decoder returned no column"))?;
         provided.push((column.name.clone(), array));
     }
-    write_row(inner, &source, &provided, rowtime)
+    encode_row(source, &provided, rowtime)
 }
 
 fn sql_type_name(dt: &arrow::datatypes::DataType) -> String {

@@ -282,6 +282,17 @@ impl Engine {
         ddl::insert_json(&self.inner, target, row)
     }
 
+    /// Inserts `rows` into the stream `target` in order, made durable together (one flush for
+    /// all): the number written, and the error that stopped the rest if one did. Rows before
+    /// a bad row are written; if the write itself fails, none is.
+    pub fn insert_json_rows(
+        &self,
+        target: &str,
+        rows: &[serde_json::Map<String, serde_json::Value>],
+    ) -> (usize, Option<Error>) {
+        ddl::insert_json_rows(&self.inner, target, rows)
+    }
+
     /// The sequence number of the last command logged (-1 before the first): what ksqlDB's
     /// `commandSequenceNumber` reports.
     pub fn command_sequence(&self) -> i64 {

@@ -24,6 +24,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use arrow::array::{ArrayRef, Int32Array, Int64Array, StringArray};
+use arrow::datatypes::SchemaRef;
 use parking_lot::Mutex;
 
 use super::queries::{View, batch_rows, result_columns};
@@ -180,6 +182,8 @@ pub(crate) struct Entry {
 /// What answering a cached shape needs.
 struct Plan {
     source: Source,
+    /// The schema of the source's batches, which the view's rows are laid out in.
+    layout: SchemaRef,
     view: View,
     key_type: SqlType,
     columns: Vec<ResultColumn>,
@@ -313,7 +317,8 @@ fn prepare(inner: &Inner, sql: &str, key: &KeyLiteral) -> Option<Plan> {
     let mut plan = plan;
     plan.filter = None;
     let select = Mutex::new(SelectQuery::new(plan, reader, log));
-    Some(Plan { source, view, key_type, columns, limit, select })
+    let layout = crate::exec::source::input_schema(&source);
+    Some(Plan { source, layout, view, key_type, columns, limit, select })
 }
 
 /// Whether the WHERE clause is exactly `key = literal` (either way round) with `literal`
@@ -339,21 +344,14 @@ impl Plan {
     /// The answer for `key`; `None` when the key does not convert to the key column's type
     /// exactly (an integer out of INT's range), which the ordinary path handles.
     fn answer(&self, key: &KeyLiteral, wait: Wait) -> Option<Result<StatementResult>> {
-        let literal = match key {
-            KeyLiteral::String(s) => Literal::String(s.clone()),
-            KeyLiteral::Integer(v) => match i32::try_from(*v) {
-                Ok(small) => Literal::Int(small),
-                Err(_) => Literal::Bigint(*v),
-            },
+        // As the ordinary path converts a key literal (`key_lookup`), without its detour
+        // through a scalar value: an integer that does not fit INT goes the ordinary way.
+        let array: ArrayRef = match (&self.key_type, key) {
+            (SqlType::String, KeyLiteral::String(s)) => Arc::new(StringArray::from(vec![s.as_str()])),
+            (SqlType::Int, KeyLiteral::Integer(v)) => Arc::new(Int32Array::from(vec![i32::try_from(*v).ok()?])),
+            (SqlType::Bigint, KeyLiteral::Integer(v)) => Arc::new(Int64Array::from(vec![*v])),
+            _ => return None,
         };
-        // As the ordinary path converts a key literal (`key_lookup`).
-        let array = crate::plan::expr::literal(&literal)
-            .and_then(|v| v.cast_to(&self.key_type.to_arrow()).map_err(Into::into))
-            .and_then(|v| v.to_array().map_err(Into::into))
-            .ok()?;
-        if arrow::array::Array::null_count(&array) != 0 {
-            return None;
-        }
         let key = [array];
         // The projection's lock is taken first: without waiting, nothing may be looked up
         // that is then not answered.
@@ -377,7 +375,7 @@ impl Plan {
                     Ok(None) => return None,
                     Err(e) => return Some(Err(e)),
                 };
-                crate::state::table::source_layout(&rows, &self.source)
+                crate::state::table::source_layout_as(&rows, &self.source, self.layout.clone())
             }
         };
         Some(batch.and_then(|batch| {

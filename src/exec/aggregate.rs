@@ -308,6 +308,9 @@ pub struct Aggregator {
     table_state_rows: Option<RowConverter>,
     /// What the restore at start found.
     restored: RestoreStats,
+    /// All-null HEADERS values, sliced for each output batch: building a null nested array
+    /// costs more than the rest of a one-row output (a pull query's key lookup).
+    null_headers: Option<ArrayRef>,
 }
 
 /// Splits `min_start..` windows of a hopping or tumbling window containing `ts`.
@@ -408,6 +411,7 @@ impl Aggregator {
             state_rows: RowConverter::new(state_fields)?,
             table_state_rows,
             restored: RestoreStats::default(),
+            null_headers: None,
         })
     }
 
@@ -1040,6 +1044,19 @@ impl Aggregator {
     }
 
     /// The rows of this batch's emissions: HAVING and the projection over the groups' rows.
+    /// `n` null values for the HEADERS column at `index` of the output schema.
+    fn null_headers(&mut self, index: usize, n: usize) -> ArrayRef {
+        match &self.null_headers {
+            Some(nulls) if nulls.len() >= n => nulls.slice(0, n),
+            _ => {
+                let ty = self.plan.output_schema.field(index).data_type();
+                let nulls = arrow::array::new_null_array(ty, n.max(1024));
+                self.null_headers = Some(nulls.clone());
+                nulls.slice(0, n)
+            }
+        }
+    }
+
     fn output(&mut self) -> Result<RecordBatch> {
         let emits = std::mem::take(&mut self.emits);
         let n = emits.len();
@@ -1090,8 +1107,7 @@ impl Aggregator {
             out.push(expr.evaluate(&rows)?.into_array(n)?);
         }
         out.push(rows.column(rows.num_columns() - 1).clone());
-        let headers = self.plan.output_schema.field(out.len()).data_type().clone();
-        out.push(arrow::array::new_null_array(&headers, n));
+        out.push(self.null_headers(out.len(), n));
         out.push(Arc::new(tombstone));
         let mut batch = crate::exec::conform(&self.plan.output_schema, out)?;
         if self.plan.window.is_some() {

@@ -1,7 +1,8 @@
 //! `POST /inserts-stream`: a client streams rows into a stream, one JSON object per line
 //! after a first line naming the target; the server acks each with its sequence number.
 //!
-//! Rows are inserted in order as they arrive and acked as they are written. The first error
+//! Rows are inserted in order as they arrive and acked once they are durable; the rows that
+//! arrive together are written together and made durable by one flush. The first error
 //! (a row that does not fit the stream, a line that is not JSON) is answered with an error line
 //! and ends the response, as ksqlDB does; rows acked before it stay written.
 
@@ -62,6 +63,10 @@ async fn run(state: Arc<AppState>, body: Body, tx: mpsc::Sender<Bytes>) {
                 }
             }
         }
+        // Every complete line that arrived is parsed first; the rows among them are then
+        // written together and made durable once (a group commit), and acked one by one.
+        let mut rows = Vec::new();
+        let mut stop: Option<Bytes> = None;
         while let Some(end) = memchr::memchr(b'\n', &pending) {
             let line: Vec<u8> = pending.drain(..=end).collect();
             let line = line.trim_ascii();
@@ -72,38 +77,52 @@ async fn run(state: Arc<AppState>, body: Body, tx: mpsc::Sender<Bytes>) {
             let object = match parsed {
                 Ok(object) => object,
                 Err(e) => {
-                    let _ =
-                        tx.send(error(seq, code::BAD_REQUEST, format!("Invalid JSON in inserts stream: {e}"))).await;
-                    return;
+                    let seq = seq + rows.len() as i64;
+                    stop = Some(error(seq, code::BAD_REQUEST, format!("Invalid JSON in inserts stream: {e}")));
+                    break;
                 }
             };
-            let Some(name) = &target else {
+            if target.is_none() {
                 match object.get("target").and_then(Value::as_str) {
                     Some(name) => target = Some(identifier_text(name)),
                     None => {
                         let message =
                             "The first line of an inserts stream must be {\"target\": \"<stream>\"}".to_string();
-                        let _ = tx.send(error(seq, code::BAD_REQUEST, message)).await;
-                        return;
+                        stop = Some(error(seq, code::BAD_REQUEST, message));
+                        break;
                     }
                 }
                 continue;
+            }
+            rows.push(object);
+        }
+        if let (Some(stream), false) = (&target, rows.is_empty()) {
+            let (engine, stream) = (state.engine.clone(), stream.clone());
+            let count = rows.len();
+            let outcome = tokio::task::spawn_blocking(move || engine.insert_json_rows(&stream, &rows)).await;
+            let (written, failure) = match outcome {
+                Ok(result) => result,
+                Err(e) => (0, Some(crate::Error::internal(format!("the insert task failed: {e}")))),
             };
-            let engine = state.engine.clone();
-            let stream = name.clone();
-            let outcome = tokio::task::spawn_blocking(move || engine.insert_json(&stream, &object)).await;
-            let (reply, failed) = match outcome {
-                Ok(Ok(())) => (Bytes::from(format!("{}\n", json!({"status": "ok", "seq": seq}))), false),
-                Ok(Err(e)) if e.kind() == crate::ErrorKind::User => {
-                    (error(seq, code::BAD_STATEMENT, e.to_string()), true)
+            for _ in 0..written {
+                if tx.send(Bytes::from(format!("{}\n", json!({"status": "ok", "seq": seq})))).await.is_err() {
+                    return;
                 }
-                Ok(Err(e)) => (error(seq, code::SERVER_ERROR, super::error::ApiError::internal(&e).message), true),
-                Err(e) => (error(seq, code::SERVER_ERROR, super::error::ApiError::internal(&e).message), true),
-            };
-            if tx.send(reply).await.is_err() || failed {
+                seq += 1;
+            }
+            if let Some(e) = failure {
+                let reply = match e.kind() {
+                    crate::ErrorKind::User => error(seq, code::BAD_STATEMENT, e.to_string()),
+                    _ => error(seq, code::SERVER_ERROR, super::error::ApiError::internal(&e).message),
+                };
+                let _ = tx.send(reply).await;
                 return;
             }
-            seq += 1;
+            debug_assert_eq!(written, count, "every row is written or a failure says why not");
+        }
+        if let Some(reply) = stop {
+            let _ = tx.send(reply).await;
+            return;
         }
         if pending.len() > limit {
             let _ = tx.send(error(seq, code::PAYLOAD_TOO_LARGE, format!("A line longer than {limit} bytes"))).await;

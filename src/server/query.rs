@@ -380,11 +380,25 @@ fn push_response(
     kill: Option<ConnectionKill>,
 ) -> Response {
     let capacity = state.config.client_buffer.max(2);
-    let (tx, mut rx) = mpsc::channel::<Bytes>(capacity);
+    let (tx, mut rx) = mpsc::channel::<Chunks>(capacity);
     state.push_queries.lock().insert(push.id.clone(), push.canceller());
     let registered = Registered { state: state.clone(), id: push.id.clone() };
     tokio::spawn(pump(state, push, format, tx, kill, registered));
-    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|chunk| chunk.map(Ok::<_, Infallible>)));
+    // The chunks of a message come out one by one (each row stays a chunk of its own, which
+    // clients that read a chunk as a line rely on), with no wake-up between them: the
+    // connection writes what is there in one go.
+    let mut pending = std::collections::VecDeque::new();
+    let stream = futures_util::stream::poll_fn(move |cx| {
+        loop {
+            if let Some(chunk) = pending.pop_front() {
+                return std::task::Poll::Ready(Some(Ok::<_, Infallible>(chunk)));
+            }
+            match std::task::ready!(rx.poll_recv(cx)) {
+                Some(chunks) => pending.extend(chunks),
+                None => return std::task::Poll::Ready(None),
+            }
+        }
+    });
     let mut response = with_content_type(Response::new(Body::from_stream(stream)), content_type);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response.into_response()
@@ -408,7 +422,15 @@ enum Delivery {
     TooSlow,
 }
 
-async fn deliver(tx: &mpsc::Sender<Bytes>, chunk: Bytes, timeout: Duration) -> Delivery {
+/// What a push query hands its connection at once: the chunks of the rows that were ready
+/// together (at most [`MAX_ROWS`]), or one message.
+type Chunks = Vec<Bytes>;
+
+/// The most rows handed to a connection in one message (the client buffer counts messages).
+const MAX_ROWS: usize = 16;
+
+async fn deliver(tx: &mpsc::Sender<Chunks>, chunk: impl Into<Chunks>, timeout: Duration) -> Delivery {
+    let chunk = chunk.into();
     // Two permits, one used: the last slot stays free for a final error message. Room is
     // almost always there: take it without arming a timer.
     match tx.try_reserve_many(2) {
@@ -437,7 +459,7 @@ async fn pump(
     state: Arc<AppState>,
     mut push: PushQuery,
     format: Format,
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Chunks>,
     kill: Option<ConnectionKill>,
     _registered: Registered,
 ) {
@@ -446,29 +468,40 @@ async fn pump(
     let mut shutting_down = state.shutting_down.clone();
     let mut keep_alive = tokio::time::interval(Duration::from_secs(5));
     keep_alive.tick().await;
-    let mut outcome = deliver(&tx, writer.open(&push.id, &push.columns, false), timeout).await;
+    let mut outcome = deliver(&tx, [writer.open(&push.id, &push.columns, false)], timeout).await;
     // What to write last, if anything.
     let mut last: Option<Bytes> = None;
     'pump: while let Delivery::Sent = outcome {
         tokio::select! {
             row = push.recv() => match row {
                 Some(Ok(row)) => {
-                    // The rows that came with it go out before the next wait (each still a
-                    // chunk of its own), without a trip through the select.
+                    // The rows that came with it go out with it, in one message: one wake-up
+                    // of the connection per burst instead of per row.
+                    let mut rows = Vec::new();
                     let mut next = Some(Ok(row));
-                    while let (Delivery::Sent, Some(item)) = (&outcome, next.take()) {
+                    while let Some(item) = next.take() {
                         match item {
                             Ok(row) => {
-                                if let Some(chunk) = writer.change(&row) {
-                                    outcome = deliver(&tx, chunk, timeout).await;
+                                rows.extend(writer.change(&row));
+                                if rows.len() >= MAX_ROWS {
+                                    outcome = deliver(&tx, std::mem::take(&mut rows), timeout).await;
+                                    if !matches!(outcome, Delivery::Sent) {
+                                        break 'pump;
+                                    }
                                 }
                                 next = push.try_recv();
                             }
                             Err(e) => {
+                                if !rows.is_empty() {
+                                    outcome = deliver(&tx, rows, timeout).await;
+                                }
                                 last = Some(query_failed(&writer, &e));
                                 break 'pump;
                             }
                         }
+                    }
+                    if !rows.is_empty() {
+                        outcome = deliver(&tx, rows, timeout).await;
                     }
                 }
                 Some(Err(e)) => {
@@ -493,7 +526,7 @@ async fn pump(
             }
             _ = tx.closed() => outcome = Delivery::Gone,
             _ = keep_alive.tick() => if let Some(chunk) = writer.keep_alive() {
-                outcome = deliver(&tx, chunk, timeout).await;
+                outcome = deliver(&tx, [chunk], timeout).await;
             },
         }
     }
@@ -503,10 +536,10 @@ async fn pump(
     match outcome {
         Delivery::Sent => {
             if let Some(chunk) = last {
-                outcome = deliver(&tx, chunk, timeout).await;
+                outcome = deliver(&tx, [chunk], timeout).await;
             }
             if let (Delivery::Sent, Some(close)) = (&outcome, writer.close()) {
-                let _ = deliver(&tx, close, timeout).await;
+                let _ = deliver(&tx, [close], timeout).await;
             }
         }
         Delivery::TooSlow => {
@@ -517,7 +550,7 @@ async fn pump(
                 state.config.client_buffer
             );
             // The slot kept free by `deliver`.
-            let _ = tx.try_send(writer.error(code::SERVER_ERROR, &message));
+            let _ = tx.try_send(vec![writer.error(code::SERVER_ERROR, &message)]);
             drop(tx);
             if let Some(kill) = kill {
                 // A moment to let the message out if the client reads again, then the

@@ -151,7 +151,11 @@ impl MaterializedTable {
 /// then the window start and end of a windowed table) into the layout of the table's source
 /// batches, leaving out deleted rows.
 pub fn source_layout(rows: &RecordBatch, source: &Source) -> Result<RecordBatch> {
-    let schema = input_schema(source);
+    source_layout_as(rows, source, input_schema(source))
+}
+
+/// [`source_layout`] with the source's batch schema (`input_schema(source)`) already at hand.
+pub fn source_layout_as(rows: &RecordBatch, source: &Source, schema: SchemaRef) -> Result<RecordBatch> {
     let width = source.key_columns().count() + source.value_columns().count();
     let c = rows.columns();
     if c.len() < width + 3 {
@@ -169,7 +173,11 @@ pub fn source_layout(rows: &RecordBatch, source: &Source) -> Result<RecordBatch>
     columns.push(c[width + 1].clone());
     columns.push(c[width + 2].clone());
     let batch = RecordBatch::try_new(schema, columns)?;
-    let live = arrow::compute::not(c[width + 2].as_boolean())?;
+    let deleted = c[width + 2].as_boolean();
+    if deleted.true_count() == 0 && arrow::array::Array::null_count(deleted) == 0 {
+        return Ok(batch);
+    }
+    let live = arrow::compute::not(deleted)?;
     Ok(arrow::compute::filter_record_batch(&batch, &live)?)
 }
 
