@@ -45,7 +45,8 @@ pub struct ServerConfig {
     pub max_request_bytes: usize,
     /// How long a push-query client may leave its buffer full before it is disconnected.
     pub slow_client_timeout: Duration,
-    /// Rows (or messages) buffered per push-query client beyond the query's own buffer.
+    /// Messages (each the rows that were ready together, at most 16) buffered per push-query
+    /// client beyond the query's own buffer.
     pub client_buffer: usize,
     /// Users and password hashes for HTTP basic authentication; `None` lets everyone in.
     pub auth_file: Option<PathBuf>,
