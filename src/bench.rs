@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use clap::Args;
 use rivulet::engine::{Engine, EngineConfig};
-use rivulet::topic::{Bytes, ProducerRecord};
+use rivulet::topic::{Bytes, PackedBytes, ProducerBatch};
 use rivulet::{Error, Result};
 
 /// Arguments of `rivulet bench`.
@@ -183,25 +183,55 @@ fn resolve_topic(engine: &Engine, name: &str) -> String {
     }
 }
 
+/// Loads the lines of `path` as records of `topic`, in batches that slice the input.
 fn load(engine: &Engine, topic: &str, path: &str) -> Result<u64> {
     let input = read_input(path)?;
     let backend = engine.backend();
-    let mut batch = Vec::with_capacity(LOAD_BATCH);
     let mut count = 0u64;
-    let mut start = 0;
-    for newline in memchr::memchr_iter(b'\n', &input) {
-        count += push_line(&input, start, newline, &mut batch);
-        start = newline + 1;
-        if batch.len() >= LOAD_BATCH {
-            backend.produce(topic, std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH)))?;
+    // Where the next batch starts in `input`.
+    let mut offset = 0;
+    while offset < input.len() {
+        // A batch's lines slice one view of the input, no longer than a batch buffer may be.
+        let view_end = input.len().min(offset.saturating_add(PackedBytes::MAX_BUFFER));
+        let view = input.slice(offset..view_end);
+        let mut values = PackedBytes::with_capacity(view.clone(), LOAD_BATCH)?;
+        let mut pos = 0;
+        while values.len() < LOAD_BATCH && pos < view.len() {
+            let (end, next) = match memchr::memchr(b'\n', &view[pos..]) {
+                Some(at) => (pos + at, pos + at + 1),
+                None if view_end == input.len() => (view.len(), view.len()),
+                // The line goes on past the view: the next batch starts with it.
+                None => break,
+            };
+            // Blank lines are not records.
+            if let Some(range) = line(&view, pos, end) {
+                values.push(Some(range))?;
+            }
+            pos = next;
         }
-    }
-    count += push_line(&input, start, input.len(), &mut batch);
-    if !batch.is_empty() {
-        backend.produce(topic, batch)?;
+        if pos == 0 {
+            return Err(Error::user(format!(
+                "{path} has a line longer than {} bytes at byte {offset}",
+                PackedBytes::MAX_BUFFER
+            )));
+        }
+        let n = values.len();
+        if n > 0 {
+            backend.produce_batch(topic, ProducerBatch { timestamps: vec![0; n], values, ..Default::default() })?;
+        }
+        count += n as u64;
+        offset += pos;
     }
     backend.flush()?;
     Ok(count)
+}
+
+/// The line `view[start..end]` without a trailing `\r`, `None` when blank.
+fn line(view: &[u8], start: usize, mut end: usize) -> Option<std::ops::Range<usize>> {
+    if end > start && view[end - 1] == b'\r' {
+        end -= 1;
+    }
+    (end > start).then_some(start..end)
 }
 
 /// The whole input as one buffer that the loaded records slice, so that a record costs
@@ -226,19 +256,6 @@ fn read_input(path: &str) -> Result<Bytes> {
     let mut buffer = Vec::new();
     file.read_to_end(&mut buffer)?;
     Ok(Bytes::from(buffer))
-}
-
-/// Queues the line `chunk[start..end]` (without a trailing `\r`) as a record; blank lines are
-/// skipped. Returns how many records it queued.
-fn push_line(chunk: &Bytes, start: usize, mut end: usize, batch: &mut Vec<ProducerRecord>) -> u64 {
-    if end > start && chunk[end - 1] == b'\r' {
-        end -= 1;
-    }
-    if end == start {
-        return 0;
-    }
-    batch.push(ProducerRecord { value: Some(chunk.slice(start..end)), ..Default::default() });
-    1
 }
 
 fn peak_rss_mb() -> f64 {
