@@ -191,47 +191,32 @@ fn load(engine: &Engine, topic: &str, path: &str) -> Result<u64> {
     let input = read_input(path)?;
     let backend = engine.backend();
     let mut count = 0u64;
-    // Where the next batch starts in `input`.
-    let mut offset = 0;
-    while offset < input.len() {
-        // A batch's lines slice one view of the input, no longer than a batch buffer may be.
-        let view_end = input.len().min(offset.saturating_add(PackedBytes::MAX_BUFFER));
-        let view = input.slice(offset..view_end);
-        let mut values = PackedBytes::with_capacity(view.clone(), LOAD_BATCH)?;
-        let mut pos = 0;
-        while values.len() < LOAD_BATCH && pos < view.len() {
-            let (end, next) = match memchr::memchr(b'\n', &view[pos..]) {
-                Some(at) => (pos + at, pos + at + 1),
-                None if view_end == input.len() => (view.len(), view.len()),
-                // The line goes on past the view: the next batch starts with it.
-                None => break,
-            };
+    let mut lines = memchr::memchr_iter(b'\n', &input);
+    let mut start = 0;
+    while start < input.len() {
+        // Up to LOAD_BATCH lines as one batch whose values slice the input.
+        let mut values = PackedBytes::with_capacity(input.clone(), LOAD_BATCH);
+        while values.len() < LOAD_BATCH && start < input.len() {
+            let end = lines.next().unwrap_or(input.len());
             // Blank lines are not records.
-            if let Some(range) = line(&view, pos, end) {
+            if let Some(range) = line(&input, start, end) {
                 values.push(Some(range))?;
             }
-            pos = next;
-        }
-        if pos == 0 {
-            return Err(Error::user(format!(
-                "{path} has a line longer than {} bytes at byte {offset}",
-                PackedBytes::MAX_BUFFER
-            )));
+            start = end + 1;
         }
         let n = values.len();
         if n > 0 {
             backend.produce_batch(topic, ProducerBatch { timestamps: vec![0; n], values, ..Default::default() })?;
         }
         count += n as u64;
-        offset += pos;
     }
     backend.flush()?;
     Ok(count)
 }
 
-/// The line `view[start..end]` without a trailing `\r`, `None` when blank.
-fn line(view: &[u8], start: usize, mut end: usize) -> Option<std::ops::Range<usize>> {
-    if end > start && view[end - 1] == b'\r' {
+/// The line `input[start..end]` without a trailing `\r`, `None` when blank.
+fn line(input: &[u8], start: usize, mut end: usize) -> Option<std::ops::Range<usize>> {
+    if end > start && input[end - 1] == b'\r' {
         end -= 1;
     }
     (end > start).then_some(start..end)

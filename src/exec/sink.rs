@@ -69,7 +69,7 @@ impl Sink {
         let mut keys =
             if self.key_count == 0 { None } else { Some(self.key.encode_packed(&columns[..self.key_count])?) };
         let mut values = if self.value_count == 0 {
-            let mut nulls = PackedBytes::with_capacity(Bytes::new(), rows)?;
+            let mut nulls = PackedBytes::with_capacity(Bytes::new(), rows);
             for _ in 0..rows {
                 nulls.push(None)?;
             }
@@ -93,7 +93,7 @@ impl Sink {
                     )
                 })
                 .collect();
-            keys = Some(PackedBytes::copied(windowed.iter().map(|k| Some(k.as_slice())))?);
+            keys = Some(PackedBytes::copied(windowed.iter().map(|k| Some(k.as_slice()))));
         }
         let rowtime = columns[expected - 3]
             .as_primitive_opt::<Int64Type>()
@@ -104,7 +104,7 @@ impl Sink {
             columns[expected - 1].as_boolean_opt().ok_or_else(|| Error::internal("null-value flag is not BOOLEAN"))?;
         if null_value.values().count_set_bits() > 0 {
             // A null input value is a null output value (a tombstone).
-            let mut kept = PackedBytes::with_capacity(values.buffer().clone(), rows)?;
+            let mut kept = PackedBytes::with_capacity(values.buffer().clone(), rows);
             for row in 0..rows {
                 kept.push(if null_value.value(row) { None } else { values.range(row) })?;
             }

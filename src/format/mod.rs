@@ -371,7 +371,7 @@ impl RowEncoder {
         if rows > 0 {
             self.row_size_hint = self.row_size_hint.max(buffer.len().div_ceil(rows));
         }
-        let mut packed = PackedBytes::with_capacity(Bytes::from(buffer), rows)?;
+        let mut packed = PackedBytes::with_capacity(Bytes::from(buffer), rows);
         for span in spans {
             packed.push(span.map(|(start, end)| start..end))?;
         }

@@ -13,43 +13,29 @@ use crate::error::{Error, Result};
 use crate::topic::{Bytes, Header, ProducerRecord};
 
 /// Byte strings, each null or a range of one shared buffer.
-///
-/// Spans are 32-bit, so the buffer may not be larger than [`PackedBytes::MAX_BUFFER`]; a
-/// producer with more bytes makes several batches.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PackedBytes {
     buffer: Bytes,
     /// `[start, end)` of each entry in `buffer`; a start of [`NULL`] marks a null entry.
-    spans: Vec<[u32; 2]>,
+    spans: Vec<[usize; 2]>,
 }
 
-/// The start of a null entry's span (no buffer is that long: see [`PackedBytes::MAX_BUFFER`]).
-const NULL: u32 = u32::MAX;
+/// The start of a null entry's span (no buffer is that long).
+const NULL: usize = usize::MAX;
 
 impl PackedBytes {
-    /// The largest buffer entries can slice.
-    pub const MAX_BUFFER: usize = (u32::MAX - 1) as usize;
-
-    /// No entries yet over `buffer`; a user error when the buffer is larger than
-    /// [`PackedBytes::MAX_BUFFER`].
-    pub fn new(buffer: Bytes) -> Result<Self> {
+    /// No entries yet over `buffer`.
+    pub fn new(buffer: Bytes) -> Self {
         Self::with_capacity(buffer, 0)
     }
 
     /// [`PackedBytes::new`] with room for `entries` entries.
-    pub fn with_capacity(buffer: Bytes, entries: usize) -> Result<Self> {
-        if buffer.len() > Self::MAX_BUFFER {
-            return Err(Error::user(format!(
-                "a batch buffer of {} bytes is larger than the limit of {} bytes",
-                buffer.len(),
-                Self::MAX_BUFFER
-            )));
-        }
-        Ok(Self { buffer, spans: Vec::with_capacity(entries) })
+    pub fn with_capacity(buffer: Bytes, entries: usize) -> Self {
+        Self { buffer, spans: Vec::with_capacity(entries) }
     }
 
     /// Copies `entries` into a fresh buffer of their own.
-    pub fn copied<'a>(entries: impl IntoIterator<Item = Option<&'a [u8]>>) -> Result<Self> {
+    pub fn copied<'a>(entries: impl IntoIterator<Item = Option<&'a [u8]>>) -> Self {
         let mut buffer = Vec::new();
         let mut spans = Vec::new();
         for entry in entries {
@@ -57,19 +43,12 @@ impl PackedBytes {
                 None => spans.push([NULL, NULL]),
                 Some(bytes) => {
                     let start = buffer.len();
-                    if start + bytes.len() > Self::MAX_BUFFER {
-                        return Err(Error::user(format!(
-                            "a batch of more than {} bytes cannot be packed in one buffer",
-                            Self::MAX_BUFFER
-                        )));
-                    }
                     buffer.extend_from_slice(bytes);
-                    // Both fit: checked against MAX_BUFFER just above.
-                    spans.push([start as u32, buffer.len() as u32]);
+                    spans.push([start, buffer.len()]);
                 }
             }
         }
-        Ok(Self { buffer: Bytes::from(buffer), spans })
+        Self { buffer: Bytes::from(buffer), spans }
     }
 
     /// Adds an entry: `buffer[range]`, or null. An internal error when the range is not in the
@@ -85,8 +64,7 @@ impl PackedBytes {
                         self.buffer.len()
                     )));
                 }
-                // Both fit: the buffer is at most MAX_BUFFER long.
-                self.spans.push([range.start as u32, range.end as u32]);
+                self.spans.push([range.start, range.end]);
             }
         }
         Ok(())
@@ -106,21 +84,21 @@ impl PackedBytes {
     #[inline]
     pub fn get(&self, i: usize) -> Option<&[u8]> {
         let [start, end] = *self.spans.get(i)?;
-        (start != NULL).then(|| &self.buffer[start as usize..end as usize])
+        (start != NULL).then(|| &self.buffer[start..end])
     }
 
     /// The length of entry `i`, `None` when null (or out of range).
     #[inline]
     pub fn entry_len(&self, i: usize) -> Option<usize> {
         let [start, end] = *self.spans.get(i)?;
-        (start != NULL).then_some((end - start) as usize)
+        (start != NULL).then_some(end - start)
     }
 
     /// Entry `i` as its own handle on the shared buffer (no copy), `None` when null.
     #[inline]
     pub fn bytes(&self, i: usize) -> Option<Bytes> {
         let [start, end] = *self.spans.get(i)?;
-        (start != NULL).then(|| self.buffer.slice(start as usize..end as usize))
+        (start != NULL).then(|| self.buffer.slice(start..end))
     }
 
     /// The buffer the entries slice.
@@ -132,7 +110,7 @@ impl PackedBytes {
     #[inline]
     pub fn range(&self, i: usize) -> Option<Range<usize>> {
         let [start, end] = *self.spans.get(i)?;
-        (start != NULL).then_some(start as usize..end as usize)
+        (start != NULL).then_some(start..end)
     }
 
     /// Entries `range` over the same buffer (no copy of the bytes).
@@ -252,7 +230,7 @@ mod tests {
     #[test]
     fn entries_slice_the_shared_buffer() {
         let buffer = Bytes::from_static(b"abc\ndef\n\n");
-        let mut packed = PackedBytes::new(buffer.clone()).unwrap();
+        let mut packed = PackedBytes::new(buffer.clone());
         packed.push(Some(0..3)).unwrap();
         packed.push(None).unwrap();
         packed.push(Some(4..7)).unwrap();
@@ -268,8 +246,8 @@ mod tests {
         assert_eq!(packed.slice(1..3).iter().collect::<Vec<_>>(), vec![None, Some(&b"def"[..])]);
         assert_eq!(packed.select(&[3, 0]).iter().collect::<Vec<_>>(), vec![Some(&b""[..]), Some(b"abc")]);
         assert_eq!(packed.push(Some(8..10)).unwrap_err().kind(), crate::error::ErrorKind::Internal);
-        assert_eq!(PackedBytes::copied(packed.iter()).unwrap(), {
-            let mut own = PackedBytes::new(Bytes::from_static(b"abcdef")).unwrap();
+        assert_eq!(PackedBytes::copied(packed.iter()), {
+            let mut own = PackedBytes::new(Bytes::from_static(b"abcdef"));
             for range in [Some(0..3), None, Some(3..6), Some(6..6)] {
                 own.push(range).unwrap();
             }
@@ -279,7 +257,7 @@ mod tests {
 
     #[test]
     fn batches_check_their_lengths_and_become_records() {
-        let mut values = PackedBytes::new(Bytes::from_static(b"xy")).unwrap();
+        let mut values = PackedBytes::new(Bytes::from_static(b"xy"));
         values.push(Some(0..1)).unwrap();
         values.push(None).unwrap();
         let mut batch = ProducerBatch { timestamps: vec![5, 6], values, ..Default::default() };

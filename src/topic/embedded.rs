@@ -934,8 +934,8 @@ mod tests {
     fn packed(records: &[(Option<&str>, Option<&str>)]) -> ProducerBatch {
         let text: String = records.iter().flat_map(|(k, v)| [k.unwrap_or(""), v.unwrap_or("")]).collect();
         let buffer = Bytes::from(text.into_bytes());
-        let mut keys = crate::topic::PackedBytes::new(buffer.clone()).unwrap();
-        let mut values = crate::topic::PackedBytes::new(buffer).unwrap();
+        let mut keys = crate::topic::PackedBytes::new(buffer.clone());
+        let mut values = crate::topic::PackedBytes::new(buffer);
         let mut at = 0;
         for (k, v) in records {
             for (part, packed) in [(k, &mut keys), (v, &mut values)] {

@@ -522,7 +522,7 @@ mod tests {
         let text: String = (0..100).map(|i| format!("v{i:03}")).collect();
         let buffer = crate::topic::Bytes::from(text.into_bytes());
         let batch = |range: std::ops::Range<usize>| {
-            let mut values = crate::topic::PackedBytes::new(buffer.clone()).unwrap();
+            let mut values = crate::topic::PackedBytes::new(buffer.clone());
             for i in range.clone() {
                 values.push(Some(i * 4..i * 4 + 4)).unwrap();
             }

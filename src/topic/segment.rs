@@ -141,8 +141,8 @@ impl PackedRun {
     fn retained(&self, indices: &[usize]) -> Result<Self> {
         let picked = self.batch.select(indices);
         let batch = ProducerBatch {
-            keys: picked.keys.as_ref().map(|k| PackedBytes::copied(k.iter())).transpose()?,
-            values: PackedBytes::copied(picked.values.iter())?,
+            keys: picked.keys.as_ref().map(|k| PackedBytes::copied(k.iter())),
+            values: PackedBytes::copied(picked.values.iter()),
             ..picked
         };
         let offsets = indices.iter().map(|&i| self.offset(i)).collect();
@@ -1048,8 +1048,8 @@ mod tests {
         let text = format!("k{tag}v{tag}");
         let buffer = Bytes::from(text.clone().into_bytes());
         let (k, v) = (0..1 + tag.len(), 1 + tag.len()..text.len());
-        let mut keys = PackedBytes::new(buffer.clone()).unwrap();
-        let mut values = PackedBytes::new(buffer).unwrap();
+        let mut keys = PackedBytes::new(buffer.clone());
+        let mut values = PackedBytes::new(buffer);
         for (key, value) in
             [(None, Some(v.clone())), (Some(0..0), Some(v.clone())), (Some(k.clone()), Some(v)), (Some(k), None)]
         {
