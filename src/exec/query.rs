@@ -17,12 +17,25 @@ pub struct SelectQuery {
     plan: SelectPlan,
     reader: SourceReader,
     log: ProcessingLog,
+    /// Per input column, whether WHERE's survivors must carry its values: the projection (or
+    /// a table function) reads it, or it cannot be null. The others become nulls instead of
+    /// being filtered. `None`: every column is filtered.
+    carried: Option<Vec<bool>>,
 }
 
 impl SelectQuery {
     /// A query evaluating `plan` on what `reader` reads.
     pub fn new(plan: SelectPlan, reader: SourceReader, log: ProcessingLog) -> Self {
-        Self { plan, reader, log }
+        let read: std::collections::HashSet<usize> = plan
+            .projection
+            .iter()
+            .chain(&plan.table_functions)
+            .flat_map(|e| datafusion::physical_expr::utils::collect_columns(e).into_iter().map(|c| c.index()))
+            .collect();
+        let carried: Vec<bool> =
+            reader.schema().fields().iter().enumerate().map(|(i, f)| read.contains(&i) || !f.is_nullable()).collect();
+        let carried = carried.contains(&false).then_some(carried);
+        Self { plan, reader, log, carried }
     }
 
     /// The plan.
@@ -82,7 +95,7 @@ impl SelectQuery {
                 {
                     mask = arrow::compute::and_not(&mask, null_value)?;
                 }
-                filtered = arrow::compute::filter_record_batch(batch, &mask)?;
+                filtered = self.filter_rows(batch, &mask)?;
                 &filtered
             }
             None => batch,
@@ -109,6 +122,33 @@ impl SelectQuery {
             columns.push(column);
         }
         self.finish(columns)
+    }
+
+    /// The rows of `batch` where `mask` is set. Only the columns something reads afterwards
+    /// are filtered (the rest become nulls), and a list column of empty lists only (HEADERS,
+    /// mostly) is rebuilt rather than filtered entry by entry.
+    fn filter_rows(&self, batch: &RecordBatch, mask: &BooleanArray) -> Result<RecordBatch> {
+        use arrow::array::{ArrayRef, ListArray, new_null_array};
+        let filter = arrow::compute::FilterBuilder::new(mask).optimize().build();
+        let rows = filter.count();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+        for (i, column) in batch.columns().iter().enumerate() {
+            let carried = self.carried.as_ref().is_none_or(|c| c.get(i).copied().unwrap_or(true));
+            let empty_lists = column.as_list_opt::<i32>().filter(|l| l.null_count() == 0 && l.values().is_empty());
+            columns.push(match empty_lists {
+                _ if !carried => new_null_array(column.data_type(), rows),
+                Some(lists) => {
+                    let arrow::datatypes::DataType::List(item) = lists.data_type() else {
+                        return Err(Error::internal("a list array whose type is not a list"));
+                    };
+                    let offsets = arrow::buffer::OffsetBuffer::new_zeroed(rows);
+                    std::sync::Arc::new(ListArray::try_new(item.clone(), offsets, lists.values().clone(), None)?)
+                }
+                None => filter.filter(column)?,
+            });
+        }
+        let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(batch.schema(), columns, &options)?)
     }
 
     /// WHERE as a mask in which NULL counts as false.

@@ -6,7 +6,7 @@ use arrow::datatypes::Int64Type;
 use crate::catalog::Source;
 use crate::error::{Error, Result};
 use crate::format::RowEncoder;
-use crate::topic::{Bytes, ProducerRecord, SharedBackend};
+use crate::topic::{Bytes, PackedBytes, ProducerBatch, SharedBackend};
 
 /// Encodes batches with a sink's formats and produces them to its topic.
 ///
@@ -20,8 +20,6 @@ pub struct Sink {
     value: RowEncoder,
     key_count: usize,
     value_count: usize,
-    keys: Vec<Option<Bytes>>,
-    values: Vec<Option<Bytes>>,
     /// Set for windowed tables: keys carry their window, and batches end with the window
     /// start and end columns.
     window: Option<crate::catalog::WindowType>,
@@ -43,8 +41,6 @@ impl Sink {
             key_count: key_fields.len(),
             value_count: value_fields.len(),
             backend,
-            keys: Vec::new(),
-            values: Vec::new(),
             window: source.window,
         })
     }
@@ -69,20 +65,18 @@ impl Sink {
             )));
         }
         let columns: &[ArrayRef] = batch.columns();
-        self.keys.clear();
-        self.values.clear();
-        // With no columns an encoder cannot tell how many rows there are: those records have
-        // no key (or value) bytes at all.
-        if self.key_count == 0 {
-            self.keys.resize(rows, None);
+        // A side with no columns has no bytes at all: every key (or value) is null.
+        let mut keys =
+            if self.key_count == 0 { None } else { Some(self.key.encode_packed(&columns[..self.key_count])?) };
+        let mut values = if self.value_count == 0 {
+            let mut nulls = PackedBytes::with_capacity(Bytes::new(), rows);
+            for _ in 0..rows {
+                nulls.push(None)?;
+            }
+            nulls
         } else {
-            self.key.encode(&columns[..self.key_count], &mut self.keys)?;
-        }
-        if self.value_count == 0 {
-            self.values.resize(rows, None);
-        } else {
-            self.value.encode(&columns[self.key_count..self.key_count + self.value_count], &mut self.values)?;
-        }
+            self.value.encode_packed(&columns[self.key_count..self.key_count + self.value_count])?
+        };
         if let Some(window) = self.window {
             let starts = columns[expected]
                 .as_primitive_opt::<Int64Type>()
@@ -90,16 +84,16 @@ impl Sink {
             let ends = columns[expected + 1]
                 .as_primitive_opt::<Int64Type>()
                 .ok_or_else(|| Error::internal("window end is not BIGINT"))?;
-            for (row, key) in self.keys.iter_mut().enumerate() {
-                *key = Some(
+            let windowed: Vec<Vec<u8>> = (0..rows)
+                .map(|row| {
                     crate::format::encode_windowed_key(
-                        key.as_deref(),
+                        keys.as_ref().and_then(|k| k.get(row)),
                         window.key_layout(),
                         crate::format::WindowBounds { start: starts.value(row), end: ends.value(row) },
                     )
-                    .into(),
-                );
-            }
+                })
+                .collect();
+            keys = Some(PackedBytes::copied(windowed.iter().map(|k| Some(k.as_slice()))));
         }
         let rowtime = columns[expected - 3]
             .as_primitive_opt::<Int64Type>()
@@ -108,20 +102,20 @@ impl Sink {
             columns[expected - 2].as_list_opt::<i32>().ok_or_else(|| Error::internal("headers are not a list"))?;
         let null_value =
             columns[expected - 1].as_boolean_opt().ok_or_else(|| Error::internal("null-value flag is not BOOLEAN"))?;
-        let records: Vec<ProducerRecord> = self
-            .keys
-            .drain(..)
-            .zip(self.values.drain(..))
-            .enumerate()
-            .map(|(row, (key, value))| ProducerRecord {
-                partition: None,
-                timestamp: if rowtime.is_null(row) { 0 } else { rowtime.value(row) },
-                key,
-                value: if null_value.value(row) { None } else { value },
-                headers: row_headers(headers, row),
-            })
-            .collect();
-        self.backend.produce(&self.topic, records)?;
+        if null_value.values().count_set_bits() > 0 {
+            // A null input value is a null output value (a tombstone).
+            let mut kept = PackedBytes::with_capacity(values.buffer().clone(), rows);
+            for row in 0..rows {
+                kept.push(if null_value.value(row) { None } else { values.range(row) })?;
+            }
+            values = kept;
+        }
+        let timestamps = (0..rows).map(|row| if rowtime.is_null(row) { 0 } else { rowtime.value(row) }).collect();
+        let offsets = headers.value_offsets();
+        let any_headers = (0..rows).any(|row| offsets[row] != offsets[row + 1] && !headers.is_null(row));
+        let headers = if any_headers { (0..rows).map(|row| row_headers(headers, row)).collect() } else { Vec::new() };
+        let batch = ProducerBatch { partition: None, timestamps, keys, values, headers };
+        self.backend.produce_batch(&self.topic, batch)?;
         Ok(rows)
     }
 }

@@ -214,6 +214,10 @@ impl SourceReader {
         let layout = self.source.window.map(|w| w.key_layout());
         let mut window_start = Int64Builder::with_capacity(if layout.is_some() { records.len() } else { 0 });
         let mut window_end = Int64Builder::with_capacity(if layout.is_some() { records.len() } else { 0 });
+        // Taken while each record is at hand: a second pass over the records for these costs
+        // a cache miss per record.
+        let mut null_values = arrow::array::BooleanBufferBuilder::new(records.len());
+        let mut any_headers = false;
         for record in records {
             let mut ok = true;
             // A windowed key is the key's own bytes followed by its window.
@@ -256,6 +260,8 @@ impl SourceReader {
             rowtime.append_value(record.timestamp);
             partition.append_value(record.partition);
             offset.append_value(record.offset);
+            null_values.append(record.value.is_none());
+            any_headers |= !record.headers.is_empty();
             kept.push(record);
         }
         let mut key_arrays = self.key.finish().into_iter();
@@ -274,7 +280,7 @@ impl SourceReader {
                         Some(arrow::array::new_null_array(&column.ty.to_arrow(), kept.len()))
                     }
                 }
-                ColumnRole::Headers => Some(headers_array(&kept, &column.field())?),
+                ColumnRole::Headers => Some(headers_array(&kept, any_headers, &column.field())?),
                 ColumnRole::Header(name) => Some(header_array(&kept, name)),
             };
             columns.push(array.ok_or_else(|| Error::internal("decoder returned fewer columns than the source has"))?);
@@ -286,8 +292,8 @@ impl SourceReader {
         columns.push(Arc::new(rowtime.finish()));
         columns.push(Arc::new(partition.finish()));
         columns.push(Arc::new(offset.finish()));
-        columns.push(headers_array(&kept, &Field::new(HEADERS_COLUMN, headers_type(), true))?);
-        columns.push(Arc::new(kept.iter().map(|r| Some(r.value.is_none())).collect::<arrow::array::BooleanArray>()));
+        columns.push(headers_array(&kept, any_headers, &Field::new(HEADERS_COLUMN, headers_type(), true))?);
+        columns.push(Arc::new(arrow::array::BooleanArray::new(null_values.finish(), None)));
         let mut batch = RecordBatch::try_new(self.schema.clone(), columns)?;
         if good.iter().any(|ok| !ok) {
             let mask = arrow::array::BooleanArray::from(good);
@@ -316,7 +322,8 @@ fn header_array(records: &[&Record], name: &str) -> ArrayRef {
     Arc::new(builder.finish())
 }
 
-fn headers_array(records: &[&Record], field: &Field) -> Result<ArrayRef> {
+/// The headers of `records` as a list column; `any` says whether some record has headers.
+fn headers_array(records: &[&Record], any: bool, field: &Field) -> Result<ArrayRef> {
     let DataType::List(item) = field.data_type() else {
         return Err(Error::user(format!(
             "HEADERS column `{}` must be ARRAY<STRUCT<KEY STRING, VALUE BYTES>>",
@@ -329,7 +336,7 @@ fn headers_array(records: &[&Record], field: &Field) -> Result<ArrayRef> {
             field.name()
         )));
     };
-    if records.iter().all(|r| r.headers.is_empty()) {
+    if !any {
         // The usual case: every row an empty list, built without a builder visit per row.
         let entries = arrow::array::new_empty_array(item.data_type());
         let offsets = arrow::buffer::OffsetBuffer::new_zeroed(records.len());

@@ -12,7 +12,7 @@ use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
 use arrow::datatypes::{Fields, Schema};
 
 use crate::error::{Error, Result};
-use crate::topic::Bytes;
+use crate::topic::{Bytes, PackedBytes};
 
 mod builder;
 mod delimited;
@@ -312,6 +312,20 @@ impl RowEncoder {
     /// The rows are encoded into one buffer that the pushed entries slice: a batch costs one
     /// allocation, not one per row.
     pub fn encode(&mut self, columns: &[ArrayRef], out: &mut Vec<Option<Bytes>>) -> Result<()> {
+        if columns.is_empty() && self.fields.is_empty() {
+            // No columns, no row count: the caller encodes an empty key or NONE per row
+            // itself; nothing to push.
+            return Ok(());
+        }
+        let packed = self.encode_packed(columns)?;
+        out.extend((0..packed.len()).map(|i| packed.bytes(i)));
+        Ok(())
+    }
+
+    /// [`RowEncoder::encode`] returning the rows as they were written: one buffer and where
+    /// each row is in it (a producer can hand that to a topic as it is). With no columns it
+    /// returns no rows.
+    pub fn encode_packed(&mut self, columns: &[ArrayRef]) -> Result<PackedBytes> {
         if columns.len() != self.fields.len() {
             return Err(Error::internal(format!(
                 "{} encoder given {} columns for {} fields",
@@ -321,9 +335,7 @@ impl RowEncoder {
             )));
         }
         let Some(rows) = columns.first().map(|c| c.len()) else {
-            // No columns, no row count: the caller encodes an empty key or NONE per row
-            // itself; nothing to push.
-            return Ok(());
+            return Ok(PackedBytes::default());
         };
         if let Some((field, column)) = self
             .fields
@@ -340,8 +352,8 @@ impl RowEncoder {
             )));
         }
         let mut buffer = Vec::with_capacity(self.row_size_hint.saturating_mul(rows));
-        // (start, end) of each row's bytes in `buffer`, `None` for a null row. Nothing reaches
-        // `out` before every row is encoded: all or nothing, like decoding.
+        // (start, end) of each row's bytes in `buffer`, `None` for a null row. Nothing is
+        // returned before every row is encoded: all or nothing, like decoding.
         let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(rows);
         for row in 0..rows {
             if self.null_rows_absent && columns.iter().all(|c| c.is_null(row)) {
@@ -359,9 +371,11 @@ impl RowEncoder {
         if rows > 0 {
             self.row_size_hint = self.row_size_hint.max(buffer.len().div_ceil(rows));
         }
-        let buffer = Bytes::from(buffer);
-        out.extend(spans.into_iter().map(|span| span.map(|(start, end)| buffer.slice(start..end))));
-        Ok(())
+        let mut packed = PackedBytes::with_capacity(Bytes::from(buffer), rows);
+        for span in spans {
+            packed.push(span.map(|(start, end)| start..end))?;
+        }
+        Ok(packed)
     }
 
     /// Encodes `rows` rows: like [`RowEncoder::encode`], but also right for a side with no

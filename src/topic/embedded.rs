@@ -43,7 +43,7 @@ use crate::error::{Error, Result};
 use crate::topic::partition::Partition;
 use crate::topic::partitioner::Partitioner;
 use crate::topic::segment::{io_error, sync_dir};
-use crate::topic::{CleanupPolicy, ProducerRecord, Record, TopicBackend, TopicConfig, TopicDescription};
+use crate::topic::{CleanupPolicy, ProducerBatch, ProducerRecord, Record, TopicBackend, TopicConfig, TopicDescription};
 
 /// Default size at which a partition's active segment is closed and a new one started.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
@@ -387,6 +387,40 @@ impl TopicBackend for EmbeddedLog {
         topic.signal.notify();
         self.signal.notify();
         outcome.map(|()| result)
+    }
+
+    fn produce_batch(&self, topic: &str, batch: ProducerBatch) -> Result<()> {
+        batch.check()?;
+        let topic = self.topic(topic)?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let count = topic.partitions.len() as i32;
+        let outcome = match batch.partition {
+            Some(p) => {
+                let partition = topic.partition(p)?;
+                partition.lock().append_batch(batch, &topic.config).map(|_| ())
+            }
+            // One partition: every record goes there. (The round-robin counter only chooses
+            // among partitions, so skipping it changes nothing.)
+            None if count == 1 => topic.partition(0)?.lock().append_batch(batch, &topic.config).map(|_| ()),
+            None => {
+                // Place every record as `produce` does, then append each partition's share
+                // in one piece; the shares keep sharing the batch's buffers.
+                let mut shares: Vec<Vec<usize>> = (0..count).map(|_| Vec::new()).collect();
+                for i in 0..batch.len() {
+                    shares[topic.partitioner.partition(batch.key(i), count) as usize].push(i);
+                }
+                shares.iter().enumerate().filter(|(_, share)| !share.is_empty()).try_for_each(|(p, share)| {
+                    let part = if share.len() == batch.len() { batch.clone() } else { batch.select(share) };
+                    topic.partitions[p].lock().append_batch(part, &topic.config).map(|_| ())
+                })
+            }
+        };
+        // Wake readers even after a partial failure: what was appended is readable.
+        topic.signal.notify();
+        self.signal.notify();
+        outcome
     }
 
     fn read(&self, topic: &str, partition: i32, offset: i64, max: usize) -> Result<Vec<Record>> {
@@ -894,6 +928,58 @@ mod tests {
         let mut parts: Vec<i32> = log.produce("t", nulls).unwrap().into_iter().map(|(p, _)| p).collect();
         parts.sort_unstable();
         assert_eq!(parts, vec![0, 1, 2, 3, 4, 5]);
+    }
+
+    /// A packed batch of `(key, value)`s slicing one buffer.
+    fn packed(records: &[(Option<&str>, Option<&str>)]) -> ProducerBatch {
+        let text: String = records.iter().flat_map(|(k, v)| [k.unwrap_or(""), v.unwrap_or("")]).collect();
+        let buffer = Bytes::from(text.into_bytes());
+        let mut keys = crate::topic::PackedBytes::new(buffer.clone());
+        let mut values = crate::topic::PackedBytes::new(buffer);
+        let mut at = 0;
+        for (k, v) in records {
+            for (part, packed) in [(k, &mut keys), (v, &mut values)] {
+                let len = part.map_or(0, str::len);
+                packed.push(part.map(|_| at..at + len)).unwrap();
+                at += len;
+            }
+        }
+        ProducerBatch {
+            timestamps: (0..records.len() as i64).collect(),
+            keys: Some(keys),
+            values,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn batches_land_in_the_partitions_records_would() {
+        let dir = tempfile::tempdir().unwrap();
+        for log in logs(dir.path(), small_segments()) {
+            log.create_topic("t", &config(4)).unwrap();
+            let keys: Vec<String> = (0..40).map(|i| format!("key-{i}")).collect();
+            let records: Vec<_> = keys.iter().map(|k| (Some(k.as_str()), Some(k.as_str()))).collect();
+            log.produce_batch("t", packed(&records)).unwrap();
+            for p in 0..4 {
+                let expected: Vec<&String> = keys.iter().filter(|k| partition_for_key(k.as_bytes(), 4) == p).collect();
+                assert_eq!(values(&log, "t", p).iter().collect::<Vec<_>>(), expected);
+            }
+            // Null keys go round-robin; a batch for one partition goes there whole.
+            log.produce_batch("t", packed(&[(None, Some("n")); 4])).unwrap();
+            log.produce_batch("t", ProducerBatch { partition: Some(2), ..packed(&[(Some(""), None)]) }).unwrap();
+            let counts: Vec<usize> = (0..4).map(|p| values(&log, "t", p).len()).collect();
+            assert_eq!(counts.iter().sum::<usize>(), 45);
+            for p in 0..4 {
+                let read = log.read("t", p, 0, usize::MAX).unwrap();
+                assert!(read.iter().filter(|r| r.key.is_none()).count() == 1, "partition {p}");
+                assert!(read.iter().enumerate().all(|(i, r)| r.offset == i as i64 && r.partition == p));
+            }
+            let last = log.read("t", 2, 0, usize::MAX).unwrap().pop().unwrap();
+            assert_eq!((last.key, last.value), (Some(Bytes::new()), None));
+            let bad = ProducerBatch { partition: Some(4), ..packed(&[(None, Some("x"))]) };
+            assert_eq!(log.produce_batch("t", bad).unwrap_err().kind(), ErrorKind::User);
+            assert_eq!(log.produce_batch("missing", packed(&[])).unwrap_err().kind(), ErrorKind::User);
+        }
     }
 
     #[test]

@@ -24,17 +24,14 @@ pub(crate) const MAX_BODY: usize = 256 * 1024 * 1024;
 
 /// The encoded size of a record's frame, header included.
 pub(crate) fn frame_len(record: &Record) -> usize {
+    frame_len_of(record.key.as_ref().map(|k| k.len()), record.value.as_ref().map(|v| v.len()), &record.headers)
+}
+
+/// [`frame_len`] from the lengths of the key and value (`None` when null) and the headers.
+pub(crate) fn frame_len_of(key: Option<usize>, value: Option<usize>, headers: &[Header]) -> usize {
     let headers: usize =
-        record.headers.iter().map(|(name, value)| 4 + name.len() + 4 + value.as_ref().map_or(0, Vec::len)).sum();
-    FRAME_HEADER
-        + 8
-        + 8
-        + 4
-        + record.key.as_ref().map_or(0, |k| k.len())
-        + 4
-        + record.value.as_ref().map_or(0, |v| v.len())
-        + 4
-        + headers
+        headers.iter().map(|(name, value)| 4 + name.len() + 4 + value.as_ref().map_or(0, Vec::len)).sum();
+    FRAME_HEADER + 8 + 8 + 4 + key.unwrap_or(0) + 4 + value.unwrap_or(0) + 4 + headers
 }
 
 /// Appends the frame of `record` to `out`.

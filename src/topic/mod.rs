@@ -4,6 +4,7 @@
 //! [`TopicBackend`] is the only door to them; the embedded log ([`embedded`]) and, later, Kafka
 //! implement it. Nothing here knows about SQL: keys and values are bytes.
 
+mod batch;
 pub mod embedded;
 mod frame;
 mod partition;
@@ -17,6 +18,7 @@ pub(crate) use segment::sync_dir;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use batch::{PackedBytes, ProducerBatch};
 pub use bytes::Bytes;
 
 use crate::error::Result;
@@ -110,6 +112,15 @@ pub trait TopicBackend: Send + Sync {
     /// Appends records to a topic and returns (partition, offset) of each, in order.
     /// The records are durable once [`TopicBackend::flush`] returns.
     fn produce(&self, topic: &str, records: Vec<ProducerRecord>) -> Result<Vec<(i32, i64)>>;
+
+    /// Appends a batch of records whose bytes share buffers; the same as producing
+    /// [`ProducerBatch::into_records`], which is what the default does. A backend that can
+    /// keep the batch as it is (the embedded log in memory) saves a record struct and two
+    /// buffer handles per record.
+    fn produce_batch(&self, topic: &str, batch: ProducerBatch) -> Result<()> {
+        batch.check()?;
+        self.produce(topic, batch.into_records()).map(|_| ())
+    }
 
     /// Reads up to `max` records of one partition starting at `offset` (records removed by
     /// compaction or retention are skipped). An offset at or past the end gives no records.

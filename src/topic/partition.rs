@@ -16,8 +16,9 @@ use std::fs;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::topic::frame::{FRAME_HEADER, MAX_BODY};
 use crate::topic::segment::{self, Segment, io_error};
-use crate::topic::{CleanupPolicy, ProducerRecord, Record, TopicConfig};
+use crate::topic::{CleanupPolicy, ProducerBatch, ProducerRecord, Record, TopicConfig};
 
 /// Compaction after a roll only runs once the never-compacted closed bytes reach this share
 /// of all closed bytes (Kafka's `min.cleanable.dirty.ratio`). Rewriting the clean part again
@@ -161,6 +162,58 @@ impl Partition {
         self.next_offset += 1;
         self.max_timestamp = self.max_timestamp.max(timestamp);
         Ok(offset)
+    }
+
+    /// Appends a batch (its `partition` is ignored: the caller placed it here) and returns
+    /// the offset of its first record. The records land where appending them one by one
+    /// would put them: the batch is split where the active segment reaches its size limit.
+    /// A record larger than the frame limit rejects the whole batch.
+    pub(crate) fn append_batch(&mut self, mut batch: ProducerBatch, config: &TopicConfig) -> Result<i64> {
+        self.check_live()?;
+        batch.check()?;
+        let first_offset = self.next_offset;
+        let n = batch.len();
+        for i in 0..n {
+            let len = segment::batch_frame_len(&batch, i);
+            if len - FRAME_HEADER > MAX_BODY {
+                return Err(Error::user(format!(
+                    "record of {len} bytes is larger than the embedded log's limit of {MAX_BODY} bytes"
+                )));
+            }
+        }
+        let mut start = 0;
+        while start < n {
+            let needs_roll = self.segments.last().is_none_or(|s| !s.is_empty() && s.size() >= self.segment_bytes);
+            if needs_roll {
+                self.roll()?;
+                self.cleanup_after_roll(config)?;
+            }
+            let active = self
+                .segments
+                .last_mut()
+                .ok_or_else(|| Error::internal("embedded log partition has no active segment"))?;
+            // The records up to the one that fills the segment, as one by one appends would.
+            let mut size = active.size();
+            let mut end = start;
+            loop {
+                size += segment::batch_frame_len(&batch, end) as u64;
+                end += 1;
+                if end == n || size >= self.segment_bytes {
+                    break;
+                }
+            }
+            // The whole batch moves in as it is; a part of it shares its buffers.
+            let piece = if start == 0 && end == n { std::mem::take(&mut batch) } else { batch.slice(start..end) };
+            let appended = active.append_batch(self.next_offset, piece);
+            // A file segment may have taken some of the records before failing.
+            if let Some(last) = active.last_offset() {
+                self.next_offset = self.next_offset.max(last + 1);
+            }
+            self.max_timestamp = self.max_timestamp.max(active.max_timestamp());
+            appended?;
+            start = end;
+        }
+        Ok(first_offset)
     }
 
     /// Closes the active segment and starts a new one at the next offset.
@@ -460,6 +513,51 @@ mod tests {
             assert_eq!(p.read(30, 45).unwrap().len(), 45);
             assert!(offsets(&mut p, 100).is_empty());
         }
+    }
+
+    #[test]
+    fn batches_roll_segments_where_single_appends_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TopicConfig::default();
+        let text: String = (0..100).map(|i| format!("v{i:03}")).collect();
+        let buffer = crate::topic::Bytes::from(text.into_bytes());
+        let batch = |range: std::ops::Range<usize>| {
+            let mut values = crate::topic::PackedBytes::new(buffer.clone());
+            for i in range.clone() {
+                values.push(Some(i * 4..i * 4 + 4)).unwrap();
+            }
+            ProducerBatch { timestamps: range.map(|i| i as i64).collect(), values, ..ProducerBatch::default() }
+        };
+        let mut one_by_one = Partition::in_memory(0, 300);
+        for record in batch(0..100).into_records() {
+            one_by_one.append(record, &config).unwrap();
+        }
+        let mut layouts = Vec::new();
+        for mut p in [Partition::in_memory(0, 300), Partition::create(0, dir.path().join("0"), 300).unwrap()] {
+            assert_eq!(p.append_batch(batch(0..7), &config).unwrap(), 0);
+            assert_eq!(p.append_batch(batch(7..7), &config).unwrap(), 7);
+            assert_eq!(p.append_batch(batch(7..100), &config).unwrap(), 7);
+            assert_eq!(p.end_offset(), 100);
+            assert_eq!(p.max_timestamp, 99);
+            assert_eq!(p.read(0, usize::MAX).unwrap(), one_by_one.read(0, usize::MAX).unwrap());
+            assert_eq!(p.read(41, 13).unwrap(), one_by_one.read(41, 13).unwrap());
+            layouts.push(p.segments.iter().map(|s| (s.base_offset(), s.size())).collect::<Vec<_>>());
+        }
+        let expected: Vec<_> = one_by_one.segments.iter().map(|s| (s.base_offset(), s.size())).collect();
+        assert!(expected.len() > 5);
+        assert_eq!(layouts, vec![expected.clone(), expected]);
+    }
+
+    #[test]
+    fn a_batch_of_a_deleted_partition_or_the_wrong_shape_appends_nothing() {
+        let config = TopicConfig::default();
+        let mut p = Partition::in_memory(0, 300);
+        let shapeless = ProducerBatch { timestamps: vec![1, 2], ..ProducerBatch::default() };
+        assert_eq!(p.append_batch(shapeless, &config).unwrap_err().kind(), crate::error::ErrorKind::Internal);
+        p.mark_deleted();
+        let empty = ProducerBatch::default();
+        assert_eq!(p.append_batch(empty, &config).unwrap_err().kind(), crate::error::ErrorKind::User);
+        assert_eq!(p.end_offset(), 0);
     }
 
     #[test]

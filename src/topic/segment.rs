@@ -15,8 +15,10 @@
 //! any other segment, and always the active one, is scanned frame by frame, and a torn or
 //! corrupt tail (a crash mid-write) is truncated away.
 //!
-//! A memory segment is a `Vec<Record>`: the conformance runner creates thousands of engines and
-//! must not touch the disk.
+//! A memory segment (the conformance runner creates thousands of engines and must not touch
+//! the disk; `rivulet bench` keeps its topics in memory) is a list of [`Chunk`]s: records
+//! appended one at a time are kept as [`Record`]s, and a [`ProducerBatch`] is kept as it was
+//! produced, its bytes in the producer's buffers and a few bytes of bookkeeping per record.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -25,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::topic::frame::{self, FRAME_HEADER, FrameHeader};
-use crate::topic::{Bytes, Record};
+use crate::topic::{Bytes, PackedBytes, ProducerBatch, Record};
 
 /// Bytes between two entries of the sparse offset index: a read decodes at most this much
 /// before reaching its start offset.
@@ -70,11 +72,125 @@ pub(crate) struct Segment {
 
 enum Store {
     Memory {
-        records: Vec<Record>,
+        /// In offset order; never an empty chunk.
+        chunks: Vec<Chunk>,
         /// Encoded size of the records, so memory segments roll like file ones.
         bytes: u64,
     },
     File(FileStore),
+}
+
+/// Records of a memory segment, in offset order.
+enum Chunk {
+    /// Records appended one at a time.
+    Records(Vec<Record>),
+    /// A batch kept as it was produced.
+    Packed(PackedRun),
+}
+
+/// A produced batch in a memory segment.
+struct PackedRun {
+    /// The offset of the first record.
+    base: i64,
+    /// Each record's offset when they are not `base, base + 1, ...` (compaction leaves gaps);
+    /// empty otherwise.
+    offsets: Vec<i64>,
+    /// The records (its `partition` is unused: the segment's partition is the records').
+    batch: ProducerBatch,
+}
+
+impl PackedRun {
+    fn len(&self) -> usize {
+        self.batch.len()
+    }
+
+    #[inline]
+    fn offset(&self, i: usize) -> i64 {
+        if self.offsets.is_empty() { self.base + i as i64 } else { self.offsets[i] }
+    }
+
+    /// The index of the first record with an offset of at least `from`.
+    fn position(&self, from: i64) -> usize {
+        if self.offsets.is_empty() {
+            usize::try_from(from.saturating_sub(self.base)).map_or(0, |i| i.min(self.len()))
+        } else {
+            self.offsets.partition_point(|&o| o < from)
+        }
+    }
+
+    #[inline]
+    fn record(&self, i: usize, partition: i32) -> Record {
+        let batch = &self.batch;
+        Record {
+            partition,
+            offset: self.offset(i),
+            timestamp: batch.timestamps[i],
+            key: batch.keys.as_ref().and_then(|k| k.bytes(i)),
+            value: batch.values.bytes(i),
+            headers: batch.headers.get(i).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// The encoded size of record `i`.
+    fn frame_len(&self, i: usize) -> u64 {
+        batch_frame_len(&self.batch, i) as u64
+    }
+
+    /// The records at `indices` with their offsets, their bytes copied into buffers of their
+    /// own so that the removed records' bytes can go.
+    fn retained(&self, indices: &[usize]) -> Result<Self> {
+        let picked = self.batch.select(indices);
+        let batch = ProducerBatch {
+            keys: picked.keys.as_ref().map(|k| PackedBytes::copied(k.iter())),
+            values: PackedBytes::copied(picked.values.iter()),
+            ..picked
+        };
+        let offsets = indices.iter().map(|&i| self.offset(i)).collect();
+        Ok(Self { base: indices.first().map_or(self.base, |&i| self.offset(i)), offsets, batch })
+    }
+}
+
+impl Chunk {
+    fn len(&self) -> usize {
+        match self {
+            Chunk::Records(records) => records.len(),
+            Chunk::Packed(run) => run.len(),
+        }
+    }
+
+    /// The offset of the last record (chunks are never empty).
+    fn last_offset(&self) -> i64 {
+        match self {
+            Chunk::Records(records) => records.last().map_or(i64::MIN, |r| r.offset),
+            Chunk::Packed(run) => run.len().checked_sub(1).map_or(i64::MIN, |i| run.offset(i)),
+        }
+    }
+
+    /// Appends to `out` the records with offset `>= from` until `out` holds `max` records.
+    fn read(&self, from: i64, max: usize, partition: i32, out: &mut Vec<Record>) {
+        let take = max.saturating_sub(out.len());
+        match self {
+            Chunk::Records(records) => {
+                let start = records.partition_point(|r| r.offset < from);
+                out.extend(records[start..].iter().take(take).cloned());
+            }
+            Chunk::Packed(run) => {
+                let start = run.position(from);
+                let end = run.len().min(start.saturating_add(take));
+                out.extend((start..end).map(|i| run.record(i, partition)));
+            }
+        }
+    }
+}
+
+/// The encoded size of record `i` of `batch`.
+#[inline]
+pub(crate) fn batch_frame_len(batch: &ProducerBatch, i: usize) -> usize {
+    frame::frame_len_of(
+        batch.keys.as_ref().and_then(|k| k.entry_len(i)),
+        batch.values.entry_len(i),
+        batch.headers_of(i),
+    )
 }
 
 struct FileStore {
@@ -107,7 +223,7 @@ impl Segment {
             base_offset,
             last_offset: None,
             max_timestamp: i64::MIN,
-            store: Store::Memory { records: Vec::new(), bytes: 0 },
+            store: Store::Memory { chunks: Vec::new(), bytes: 0 },
         }
     }
 
@@ -204,9 +320,12 @@ impl Segment {
             )));
         }
         match &mut self.store {
-            Store::Memory { records, bytes } => {
+            Store::Memory { chunks, bytes } => {
                 *bytes += len as u64;
-                records.push(record);
+                match chunks.last_mut() {
+                    Some(Chunk::Records(records)) => records.push(record),
+                    _ => chunks.push(Chunk::Records(vec![record])),
+                }
             }
             Store::File(store) => {
                 // Write the buffer out before encoding so that a failed write leaves this
@@ -228,6 +347,34 @@ impl Segment {
         Ok(())
     }
 
+    /// Appends a batch whose first record gets `first_offset` (above every offset in the
+    /// segment) and the others the offsets after it. A memory segment keeps the batch as it
+    /// is; a file segment writes a frame per record. The caller has checked the records'
+    /// sizes against the frame limit.
+    ///
+    /// On error nothing is appended, unless a file segment's write failed part-way (earlier
+    /// records of the batch stay buffered, as separate appends would).
+    pub(crate) fn append_batch(&mut self, first_offset: i64, batch: ProducerBatch) -> Result<()> {
+        let n = batch.len();
+        if n == 0 {
+            return Ok(());
+        }
+        if let Store::Memory { chunks, bytes } = &mut self.store {
+            *bytes += (0..n).map(|i| batch_frame_len(&batch, i) as u64).sum::<u64>();
+            let max_timestamp = batch.timestamps.iter().copied().max().unwrap_or(i64::MIN);
+            chunks.push(Chunk::Packed(PackedRun { base: first_offset, offsets: Vec::new(), batch }));
+            self.last_offset = Some(first_offset + n as i64 - 1);
+            self.max_timestamp = self.max_timestamp.max(max_timestamp);
+            return Ok(());
+        }
+        let run = PackedRun { base: first_offset, offsets: Vec::new(), batch };
+        for i in 0..n {
+            // The partition of a record is not part of its frame.
+            self.append(run.record(i, 0))?;
+        }
+        Ok(())
+    }
+
     /// Appends to `out` the records with offset `>= from` until `out` holds `max` records.
     pub(crate) fn read(
         &mut self,
@@ -238,10 +385,14 @@ impl Segment {
         scratch: &mut Vec<u8>,
     ) -> Result<()> {
         match &mut self.store {
-            Store::Memory { records, .. } => {
-                let start = records.partition_point(|r| r.offset < from);
-                let take = max.saturating_sub(out.len());
-                out.extend(records[start..].iter().take(take).cloned());
+            Store::Memory { chunks, .. } => {
+                let first = chunks.partition_point(|c| c.last_offset() < from);
+                for chunk in &chunks[first..] {
+                    if out.len() >= max {
+                        break;
+                    }
+                    chunk.read(from, max, partition, out);
+                }
                 Ok(())
             }
             Store::File(store) => store.read(from, max, partition, out, scratch),
@@ -257,9 +408,13 @@ impl Segment {
         mut visit: impl FnMut(&Record) -> bool,
     ) -> Result<()> {
         match &mut self.store {
-            Store::Memory { records, .. } => {
-                for record in records.iter() {
-                    if !visit(record) {
+            Store::Memory { chunks, .. } => {
+                for chunk in chunks.iter() {
+                    let more = match chunk {
+                        Chunk::Records(records) => records.iter().all(&mut visit),
+                        Chunk::Packed(run) => (0..run.len()).all(|i| visit(&run.record(i, partition))),
+                    };
+                    if !more {
                         break;
                     }
                 }
@@ -295,21 +450,74 @@ impl Segment {
         mut keep: impl FnMut(&Record) -> bool,
     ) -> Result<bool> {
         let (removed, last_offset, max_timestamp) = match &mut self.store {
-            Store::Memory { records, bytes } => {
-                let before = records.len();
-                records.retain(|r| keep(r));
-                if records.len() == before {
+            Store::Memory { chunks, bytes } => {
+                let before: usize = chunks.iter().map(Chunk::len).sum();
+                // The survivors of each packed run (`None`: all of them).
+                let mut kept_runs: Vec<Option<Vec<usize>>> = Vec::with_capacity(chunks.len());
+                for chunk in chunks.iter_mut() {
+                    match chunk {
+                        Chunk::Records(records) => {
+                            records.retain(|r| keep(r));
+                            kept_runs.push(None);
+                        }
+                        Chunk::Packed(run) => {
+                            let kept: Vec<usize> =
+                                (0..run.len()).filter(|&i| keep(&run.record(i, partition))).collect();
+                            kept_runs.push(Some(kept));
+                        }
+                    }
+                }
+                let after: usize = chunks
+                    .iter()
+                    .zip(&kept_runs)
+                    .map(|(chunk, kept)| kept.as_ref().map_or_else(|| chunk.len(), Vec::len))
+                    .sum();
+                if after == before {
                     return Ok(false);
                 }
                 // A record's bytes may slice a buffer shared with the records of its batch:
                 // the survivors get their own copies, so the buffers of the removed ones go.
-                for record in records.iter_mut() {
-                    record.key = record.key.as_deref().map(Bytes::copy_from_slice);
-                    record.value = record.value.as_deref().map(Bytes::copy_from_slice);
+                let mut rebuilt = Vec::with_capacity(chunks.len());
+                for (chunk, kept) in std::mem::take(chunks).into_iter().zip(kept_runs) {
+                    match (chunk, kept) {
+                        (Chunk::Records(mut records), _) => {
+                            for record in records.iter_mut() {
+                                record.key = record.key.as_deref().map(Bytes::copy_from_slice);
+                                record.value = record.value.as_deref().map(Bytes::copy_from_slice);
+                            }
+                            rebuilt.push(Chunk::Records(records));
+                        }
+                        (Chunk::Packed(run), kept) => {
+                            let all: Vec<usize>;
+                            let kept = match &kept {
+                                Some(kept) => kept,
+                                None => {
+                                    all = (0..run.len()).collect();
+                                    &all
+                                }
+                            };
+                            rebuilt.push(Chunk::Packed(run.retained(kept)?));
+                        }
+                    }
                 }
-                *bytes = records.iter().map(|r| frame::frame_len(r) as u64).sum();
-                let max_ts = records.iter().map(|r| r.timestamp).max().unwrap_or(i64::MIN);
-                (true, records.last().map(|r| r.offset), max_ts)
+                rebuilt.retain(|c| c.len() > 0);
+                *chunks = rebuilt;
+                let mut size = 0u64;
+                let mut max_ts = i64::MIN;
+                for chunk in chunks.iter() {
+                    match chunk {
+                        Chunk::Records(records) => {
+                            size += records.iter().map(|r| frame::frame_len(r) as u64).sum::<u64>();
+                            max_ts = records.iter().map(|r| r.timestamp).fold(max_ts, i64::max);
+                        }
+                        Chunk::Packed(run) => {
+                            size += (0..run.len()).map(|i| run.frame_len(i)).sum::<u64>();
+                            max_ts = run.batch.timestamps.iter().copied().fold(max_ts, i64::max);
+                        }
+                    }
+                }
+                *bytes = size;
+                (true, chunks.last().map(Chunk::last_offset), max_ts)
             }
             Store::File(store) => match store.rewrite(partition, scratch, keep)? {
                 None => return Ok(false),
@@ -832,6 +1040,124 @@ mod tests {
         let value = out[0].value.clone().unwrap();
         assert_eq!(&value[..], b"def");
         assert!(!shared.as_ptr_range().contains(&value.as_ptr()), "the survivor still slices the batch buffer");
+    }
+
+    /// A batch of four records: a null key, an empty key, a key with headers and a
+    /// tombstone, all slicing one buffer.
+    fn batch(tag: &str) -> ProducerBatch {
+        let text = format!("k{tag}v{tag}");
+        let buffer = Bytes::from(text.clone().into_bytes());
+        let (k, v) = (0..1 + tag.len(), 1 + tag.len()..text.len());
+        let mut keys = PackedBytes::new(buffer.clone());
+        let mut values = PackedBytes::new(buffer);
+        for (key, value) in
+            [(None, Some(v.clone())), (Some(0..0), Some(v.clone())), (Some(k.clone()), Some(v)), (Some(k), None)]
+        {
+            keys.push(key).unwrap();
+            values.push(value).unwrap();
+        }
+        ProducerBatch {
+            partition: None,
+            timestamps: vec![3, 1, 4, 1],
+            keys: Some(keys),
+            values,
+            headers: vec![vec![], vec![], vec![("h".into(), Some(b"x".to_vec())), ("n".into(), None)], vec![]],
+        }
+    }
+
+    /// Memory and file segments holding the same records: batches around a record appended
+    /// on its own.
+    fn mixed_segments(dir: &Path) -> Vec<Segment> {
+        let mut segments = vec![Segment::memory(10), Segment::create_file(dir, 10).unwrap()];
+        for seg in &mut segments {
+            seg.append_batch(10, batch("a")).unwrap();
+            seg.append(rec(14, "single")).unwrap();
+            seg.append_batch(15, batch("bb")).unwrap();
+            seg.append_batch(19, ProducerBatch::default()).unwrap();
+        }
+        segments
+    }
+
+    #[test]
+    fn packed_batches_read_like_frames_from_any_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut segments = mixed_segments(dir.path());
+        let mut scratch = Vec::new();
+        let mut all = Vec::new();
+        segments[1].read(0, usize::MAX, 0, &mut all, &mut scratch).unwrap();
+        assert_eq!(all.iter().map(|r| r.offset).collect::<Vec<_>>(), (10..19).collect::<Vec<_>>());
+        assert_eq!((all[0].key.as_deref(), all[1].key.as_deref()), (None, Some(&b""[..])));
+        assert_eq!(all[2].headers.len(), 2);
+        assert_eq!(all[3].value, None);
+        let memory = &mut segments[0];
+        assert_eq!((memory.last_offset(), memory.max_timestamp()), (Some(18), 140));
+        for from in 0..20 {
+            for max in [1, 2, 3, 5, 100] {
+                let mut got = Vec::new();
+                memory.read(from, max, 0, &mut got, &mut scratch).unwrap();
+                let expected: Vec<Record> = all.iter().filter(|r| r.offset >= from).take(max).cloned().collect();
+                assert_eq!(got, expected, "from {from}, max {max}");
+            }
+        }
+        // A read appends after what `out` holds, up to `max` in total.
+        let mut got = vec![all[8].clone()];
+        memory.read(12, 3, 0, &mut got, &mut scratch).unwrap();
+        assert_eq!(got.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![18, 12, 13]);
+        // The sizes agree, so memory segments roll where file segments do.
+        assert_eq!(segments[0].size(), segments[1].size());
+        let mut visited = Vec::new();
+        segments[0]
+            .for_each(0, &mut scratch, |r| {
+                visited.push(r.clone());
+                r.offset < 15
+            })
+            .unwrap();
+        assert_eq!(visited, all[..6].to_vec());
+    }
+
+    #[test]
+    fn compacting_packed_batches_keeps_offsets_and_copies_the_survivors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut segments = mixed_segments(dir.path());
+        let mut scratch = Vec::new();
+        let keep = |r: &Record| r.offset % 3 != 0;
+        let mut expected = Vec::new();
+        segments[1].read(0, usize::MAX, 0, &mut expected, &mut scratch).unwrap();
+        expected.retain(keep);
+        for seg in &mut segments {
+            assert!(seg.retain(0, &mut scratch, keep).unwrap());
+            assert!(!seg.retain(0, &mut scratch, keep).unwrap(), "nothing more to remove");
+        }
+        assert_eq!(segments[0].size(), segments[1].size());
+        assert_eq!(segments[0].last_offset(), Some(17));
+        let memory = &mut segments[0];
+        for from in 0..20 {
+            let mut got = Vec::new();
+            memory.read(from, 4, 0, &mut got, &mut scratch).unwrap();
+            let want: Vec<Record> = expected.iter().filter(|r| r.offset >= from).take(4).cloned().collect();
+            assert_eq!(got, want, "from {from}");
+        }
+        // Removing everything leaves an empty segment.
+        assert!(memory.retain(0, &mut scratch, |_| false).unwrap());
+        assert!(memory.is_empty());
+        assert_eq!((memory.size(), read_all(memory, 0)), (0, vec![]));
+    }
+
+    #[test]
+    fn compacted_packed_records_stop_sharing_their_batch_buffer() {
+        let mut segment = Segment::memory(0);
+        let original = batch("shared");
+        let buffer = original.values.buffer().clone();
+        segment.append_batch(0, original).unwrap();
+        let mut scratch = Vec::new();
+        assert!(segment.retain(0, &mut scratch, |r| r.offset == 2).unwrap());
+        let mut out = Vec::new();
+        segment.read(0, 10, 0, &mut out, &mut scratch).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].offset, out[0].timestamp, out[0].headers.len()), (2, 4, 2));
+        let value = out[0].value.clone().unwrap();
+        assert_eq!(&value[..], b"vshared");
+        assert!(!buffer.as_ptr_range().contains(&value.as_ptr()), "the survivor still slices the batch buffer");
     }
 
     fn rec(offset: i64, key: &str) -> Record {
