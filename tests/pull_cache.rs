@@ -160,3 +160,42 @@ fn drop_and_create_invalidate_cached_plans() {
     assert_eq!(columns[0], ("OWNER".to_string(), "STRING".to_string(), true));
     assert_eq!(rows, vec![vec![json!("ada"), json!(10)]]);
 }
+
+#[test]
+fn lookups_from_many_threads_at_once_get_their_own_keys_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = manual_engine(Some(dir.path()), &[]);
+    run(&engine, SETUP);
+    let expected = |user: &str| match user {
+        "a" => vec![vec![json!("a"), json!(2)]],
+        "b" => vec![vec![json!("b"), json!(1)]],
+        _ => Vec::new(),
+    };
+    // Plan the shape once, then look keys up from more threads than the plan has
+    // projections: an answer may be declined (`cached_pull_now` never waits) but never mixed up.
+    cached(&engine, "SELECT * FROM per_user WHERE user = 'a';");
+    let answered: usize = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..6)
+            .map(|t| {
+                let engine = &engine;
+                scope.spawn(move || {
+                    let mut answered = 0;
+                    for i in 0..500 {
+                        let user = ["a", "b", "nobody"][(i + t) % 3];
+                        let sql = format!("SELECT * FROM per_user WHERE user = '{user}';");
+                        if let Some(answer) = engine.cached_pull_now(&sql, &Session::default()) {
+                            assert_eq!(rows(answer.unwrap()).1, expected(user), "{sql}");
+                            answered += 1;
+                        }
+                        // The waiting path answers always.
+                        let answer = engine.cached_pull(&sql, &Session::default()).unwrap();
+                        assert_eq!(rows(answer.unwrap()).1, expected(user), "{sql}");
+                    }
+                    answered
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).sum()
+    });
+    assert!(answered > 0, "no lookup was answered without waiting");
+}

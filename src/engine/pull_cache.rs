@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{ArrayRef, Int32Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use super::queries::{View, batch_rows, result_columns};
 use super::result::{ResultColumn, StatementResult};
@@ -188,16 +188,23 @@ struct Plan {
     key_type: SqlType,
     columns: Vec<ResultColumn>,
     limit: Option<u64>,
-    /// The projection (the WHERE clause left out, see the module doc); behind a lock because
-    /// the reader it holds is not shared between threads.
-    select: Mutex<SelectQuery>,
+    /// The projection (the WHERE clause left out, see the module doc), [`SELECTS`] times:
+    /// each is behind a lock because the reader it holds is not shared between threads, and
+    /// with one only, two server threads answering at once would send one of them the slow
+    /// way round (to wait on the blocking pool).
+    selects: Vec<Mutex<SelectQuery>>,
 }
+
+/// Projections per cached plan: as many as threads that may answer at once (the server's
+/// async workers, one per core here, and a thread of the blocking pool).
+const SELECTS: usize = 4;
 
 /// The cache, and the generation DDL bumps.
 #[derive(Default)]
 pub(crate) struct PullCache {
     generation: AtomicU64,
-    entries: Mutex<HashMap<String, Arc<Entry>>>,
+    /// Read by every lookup at once; written when a shape is planned or DDL runs.
+    entries: RwLock<HashMap<String, Arc<Entry>>>,
     hits: AtomicU64,
 }
 
@@ -206,7 +213,7 @@ impl PullCache {
     /// The entries go too, so that a dropped table's state is not kept alive by them.
     pub(crate) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.lock().clear();
+        self.entries.write().clear();
     }
 
     /// How many pull queries the cache answered.
@@ -225,14 +232,14 @@ pub(crate) fn answer(engine: &Engine, sql: &str, session: &Session) -> Option<Re
     let shape = Shape::of(sql)?;
     let cache = &engine.inner.pull_cache;
     let generation = cache.generation.load(Ordering::Acquire);
-    let cached = cache.entries.lock().get(&shape.template).cloned();
+    let cached = cache.entries.read().get(&shape.template).cloned();
     let entry = match cached {
         Some(entry) if entry.generation == generation && entry.properties == session.properties => entry,
         _ => {
             let plan = engine.with_session(session, |engine| prepare(&engine.inner, sql, &shape.key));
             let entry =
                 Arc::new(Entry { generation, properties: session.properties.clone(), plan: plan.map(Arc::new) });
-            let mut entries = cache.entries.lock();
+            let mut entries = cache.entries.write();
             if entries.len() >= CAPACITY {
                 entries.clear();
             }
@@ -257,7 +264,7 @@ pub(crate) fn answer_now(engine: &Engine, sql: &str, session: &Session) -> Optio
     let shape = Shape::of(sql)?;
     let cache = &engine.inner.pull_cache;
     let generation = cache.generation.load(Ordering::Acquire);
-    let entry = cache.entries.try_lock()?.get(&shape.template).cloned()?;
+    let entry = cache.entries.try_read()?.get(&shape.template).cloned()?;
     if entry.generation != generation || entry.properties != session.properties {
         return None;
     }
@@ -285,6 +292,11 @@ fn prepare(inner: &Inner, sql: &str, key: &KeyLiteral) -> Option<Plan> {
     }
     let state = inner.state.lock();
     let plan = crate::plan::select::plan_transient(&query, &state.catalog).ok()?;
+    // More projections, planned alike, for the server's other threads (see `Plan::selects`).
+    let mut spares = Vec::with_capacity(SELECTS - 1);
+    for _ in 1..SELECTS {
+        spares.push(crate::plan::select::plan_transient(&query, &state.catalog).ok()?);
+    }
     let source = plan.source.clone();
     if source.kind != SourceKind::Table || source.window.is_some() {
         return None;
@@ -313,12 +325,14 @@ fn prepare(inner: &Inner, sql: &str, key: &KeyLiteral) -> Option<Plan> {
     let columns = result_columns(&plan.columns);
     let limit = plan.limit;
     let log = ProcessingLog::new(inner.backend.clone(), "transient");
-    let reader = SourceReader::new(source.clone(), inner.backend.clone(), Vec::new(), log.clone()).ok()?;
-    let mut plan = plan;
-    plan.filter = None;
-    let select = Mutex::new(SelectQuery::new(plan, reader, log));
+    let mut selects = Vec::with_capacity(SELECTS);
+    for mut plan in std::iter::once(plan).chain(spares) {
+        let reader = SourceReader::new(source.clone(), inner.backend.clone(), Vec::new(), log.clone()).ok()?;
+        plan.filter = None;
+        selects.push(Mutex::new(SelectQuery::new(plan, reader, log.clone())));
+    }
     let layout = crate::exec::source::input_schema(&source);
-    Some(Plan { source, layout, view, key_type, columns, limit, select })
+    Some(Plan { source, layout, view, key_type, columns, limit, selects })
 }
 
 /// Whether the WHERE clause is exactly `key = literal` (either way round) with `literal`
@@ -355,9 +369,11 @@ impl Plan {
         let key = [array];
         // The projection's lock is taken first: without waiting, nothing may be looked up
         // that is then not answered.
-        let select = match wait {
-            Wait::Yes => self.select.lock(),
-            Wait::No => self.select.try_lock()?,
+        let free = self.selects.iter().find_map(|select| select.try_lock());
+        let select = match (free, wait) {
+            (Some(select), _) => select,
+            (None, Wait::Yes) => self.selects.first()?.lock(),
+            (None, Wait::No) => return None,
         };
         let batch = match &self.view {
             View::Rows(table) => match wait {
