@@ -307,19 +307,9 @@ fn insertable_source(inner: &Inner, target: &str) -> Result<Source> {
     Ok(source)
 }
 
-/// One row of `/inserts-stream`: a JSON object of column name to value, decoded as the JSON
-/// format decodes a record (so types convert exactly as they do for records on a topic).
-/// `ROWTIME` sets the record's timestamp.
-pub(crate) fn insert_json(inner: &Inner, target: &str, row: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
-    match insert_json_rows(inner, target, std::slice::from_ref(row)) {
-        (_, Some(e)) => Err(e),
-        (_, None) => Ok(()),
-    }
-}
-
-/// Inserts `rows` in order, as one write made durable once (a group commit): the rows before
-/// the first one that fails are written, and their count comes back with that failure. When
-/// the write itself fails, none of them is (the count is 0).
+/// Inserts `rows` of `/inserts-stream` in order, as one write made durable once (a group
+/// commit): the rows before the first one that fails are written, and their count comes back
+/// with that failure. When the write itself fails, none of them is (the count is 0).
 pub(crate) fn insert_json_rows(
     inner: &Inner,
     target: &str,
@@ -354,7 +344,9 @@ pub(crate) fn insert_json_rows(
     (written, failure)
 }
 
-/// The record one JSON row of an inserts stream becomes.
+/// The record one JSON row of an inserts stream becomes: a JSON object of column name to
+/// value, decoded as the JSON format decodes a record (so types convert exactly as they do for
+/// records on a topic); `ROWTIME` sets the record's timestamp.
 fn json_record(source: &Source, row: &serde_json::Map<String, serde_json::Value>) -> Result<ProducerRecord> {
     let mut rowtime = None;
     let mut provided: Vec<(String, ArrayRef)> = Vec::new();

@@ -276,12 +276,6 @@ impl Engine {
         }
     }
 
-    /// Appends one row, given as a JSON object of column name to value, to a stream's topic:
-    /// `/inserts-stream`.
-    pub fn insert_json(&self, target: &str, row: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
-        ddl::insert_json(&self.inner, target, row)
-    }
-
     /// Inserts `rows` into the stream `target` in order, made durable together (one flush for
     /// all): the number written, and the error that stopped the rest if one did. Rows before
     /// a bad row are written; if the write itself fails, none is.

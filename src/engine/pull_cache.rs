@@ -179,6 +179,14 @@ pub(crate) struct Entry {
     plan: Option<Arc<Plan>>,
 }
 
+impl Entry {
+    /// Whether the entry still answers for `session`: no DDL since it was planned, and the
+    /// same properties.
+    fn is_current(&self, generation: u64, session: &Session) -> bool {
+        self.generation == generation && self.properties == session.properties
+    }
+}
+
 /// What answering a cached shape needs.
 struct Plan {
     source: Source,
@@ -234,7 +242,7 @@ pub(crate) fn answer(engine: &Engine, sql: &str, session: &Session) -> Option<Re
     let generation = cache.generation.load(Ordering::Acquire);
     let cached = cache.entries.read().get(&shape.template).cloned();
     let entry = match cached {
-        Some(entry) if entry.generation == generation && entry.properties == session.properties => entry,
+        Some(entry) if entry.is_current(generation, session) => entry,
         _ => {
             let plan = engine.with_session(session, |engine| prepare(&engine.inner, sql, &shape.key));
             let entry =
@@ -265,7 +273,7 @@ pub(crate) fn answer_now(engine: &Engine, sql: &str, session: &Session) -> Optio
     let cache = &engine.inner.pull_cache;
     let generation = cache.generation.load(Ordering::Acquire);
     let entry = cache.entries.try_read()?.get(&shape.template).cloned()?;
-    if entry.generation != generation || entry.properties != session.properties {
+    if !entry.is_current(generation, session) {
         return None;
     }
     let result = entry.plan.as_ref()?.answer(&shape.key, Wait::No)?;
