@@ -15,6 +15,7 @@ pub mod plan;
 pub mod server;
 pub mod sql;
 pub mod state;
+pub mod sys;
 pub mod testing;
 pub mod topic;
 

@@ -162,6 +162,8 @@ struct Report {
     missing: u64,
     rss_mb: Option<f64>,
     peak_rss_mb: Option<f64>,
+    /// Share of the machine's CPU time taken by the hypervisor during the load, in percent.
+    steal_pct: Option<f64>,
 }
 
 impl Report {
@@ -177,7 +179,7 @@ impl Report {
         crate::render::line(&format!(
             "pull_queries={} pull_rate={:.0}/s p50_ms={:.3} p99_ms={:.3} max_ms={:.3} pull_errors={} \
              push_clients={} push_errors={} rows_inserted={} rows_delivered_min={} rows_missing={} \
-             server_rss_mb={} server_peak_rss_mb={}",
+             server_rss_mb={} server_peak_rss_mb={} cpu_steal_pct={}",
             self.pulls,
             self.pulls as f64 / self.seconds,
             pct(0.50),
@@ -191,8 +193,26 @@ impl Report {
             self.missing,
             memory(self.rss_mb),
             memory(self.peak_rss_mb),
+            memory(self.steal_pct),
         ));
     }
+}
+
+/// The machine's CPU time so far by kind (user, nice, system, idle, iowait, irq, softirq,
+/// steal), in clock ticks; `None` off Linux.
+fn cpu_times() -> Option<Vec<u64>> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let total = stat.lines().next()?.strip_prefix("cpu ")?;
+    Some(total.split_whitespace().take(8).filter_map(|t| t.parse().ok()).collect())
+}
+
+/// The share of CPU time stolen by the hypervisor between two [`cpu_times`], in percent: on
+/// a virtual machine, the time its cores did not run at all — a latency no server can avoid,
+/// reported so that a run on a busy host reads as such.
+fn steal_pct(before: &[u64], after: &[u64]) -> Option<f64> {
+    let spent: Vec<u64> = after.iter().zip(before).map(|(a, b)| a.saturating_sub(*b)).collect();
+    let total: u64 = spent.iter().sum();
+    (spent.len() == 8 && total > 0).then(|| 100.0 * spent[7] as f64 / total as f64)
 }
 
 /// Resident and peak memory of a process, in MiB.
@@ -434,7 +454,12 @@ fn load(args: &LoadArgs, url: &str, stream: &str, table: &str, pid: Option<u32>)
         );
         std::thread::Builder::new()
             .name("load-push".into())
-            .spawn(move || push_runtime.block_on(work))
+            .spawn(move || {
+                // The push clients stand in for consumers on other machines: on this one they
+                // yield the cores to the pull side's measurements and to the server.
+                rivulet::sys::lower_thread_priority(10);
+                push_runtime.block_on(work)
+            })
             .map_err(|e| Error::external(format!("cannot start the push clients' thread: {e}")))?
     };
     let pulls = PullLoad { args, addr, stream, table, pid, delivered, push_errors, ready: ready_rx };
@@ -555,6 +580,7 @@ impl PullLoad<'_> {
         }
 
         let mut peak: Option<f64> = None;
+        let cpu_before = cpu_times();
         for second in 1..=args.duration {
             tokio::time::sleep_until((started + Duration::from_secs(second)).into()).await;
             let memory = self.pid.and_then(memory);
@@ -571,6 +597,7 @@ impl PullLoad<'_> {
             );
         }
         let seconds = started.elapsed().as_secs_f64();
+        let steal = cpu_before.zip(cpu_times()).and_then(|(before, after)| steal_pct(&before, &after));
         // Pulls and inserts stop; push clients get the time to receive what was inserted.
         stop.store(true, Ordering::Relaxed);
         let _ = inserter.await;
@@ -603,6 +630,7 @@ impl PullLoad<'_> {
             missing,
             rss_mb: memory.map(|(rss, _)| rss),
             peak_rss_mb: memory.map(|(_, hwm)| hwm).or(peak),
+            steal_pct: steal,
         })
     }
 }
@@ -610,7 +638,17 @@ impl PullLoad<'_> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::ChunkedLines;
+    use super::{ChunkedLines, steal_pct};
+
+    #[test]
+    fn steal_is_the_share_of_the_time_spent_between_two_readings() {
+        let before = [100, 0, 50, 800, 0, 0, 0, 50];
+        let after = [150, 0, 70, 900, 0, 0, 0, 70];
+        // 20 ticks of steal out of 190 spent.
+        assert!((steal_pct(&before, &after).unwrap() - 100.0 * 20.0 / 190.0).abs() < 1e-9);
+        assert_eq!(steal_pct(&before, &before), None);
+        assert_eq!(steal_pct(&before[..4], &after[..4]), None);
+    }
 
     #[test]
     fn chunked_lines_are_counted_however_the_bytes_arrive() {

@@ -108,6 +108,13 @@ struct ServerArgs {
     /// Seconds a push-query client may leave its buffer full before it is disconnected.
     #[arg(long, default_value_t = 10)]
     slow_client_timeout: u64,
+    /// Threads answering requests [default: half the cores, at least one].
+    #[arg(long)]
+    http_threads: Option<usize>,
+    /// Threads writing push queries' rows to their clients, at a lower priority than the
+    /// request threads [default: a quarter of the cores, at least one].
+    #[arg(long)]
+    push_threads: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -190,13 +197,16 @@ fn serve(data_dir: &std::path::Path, args: ServerArgs) -> rivulet::Result<()> {
         background: true,
         ..Default::default()
     })?;
+    let defaults = rivulet::server::ServerConfig::default();
     let config = rivulet::server::ServerConfig {
         listen: args.listen,
         max_request_bytes: args.max_request_bytes,
         slow_client_timeout: std::time::Duration::from_secs(args.slow_client_timeout),
         auth_file: args.auth_file,
         tls: args.tls_cert.zip(args.tls_key),
-        ..Default::default()
+        http_threads: args.http_threads.unwrap_or(defaults.http_threads),
+        push_threads: args.push_threads.unwrap_or(defaults.push_threads),
+        ..defaults
     };
     rivulet::server::run(engine, config)
 }

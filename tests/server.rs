@@ -376,12 +376,99 @@ fn http2_clients_are_served_without_tls() {
         let response = sender.send_request(request).await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.version(), hyper::Version::HTTP_2);
-        response.into_body().collect().await.unwrap().to_bytes()
+        let rows = response.into_body().collect().await.unwrap().to_bytes();
+        // The push query moved the connection to the push threads; it goes on serving there.
+        let request = hyper::Request::post(format!("http://{addr}/ksql"))
+            .body(http_body_util::Full::new(bytes::Bytes::from(r#"{"ksql": "LIST STREAMS;"}"#)))
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let listed = response.into_body().collect().await.unwrap().to_bytes();
+        (rows, listed)
     });
-    let text = String::from_utf8(body.to_vec()).unwrap();
+    let (rows, listed) = body;
+    let text = String::from_utf8(rows.to_vec()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert_eq!(lines[1], r#"["a",1]"#);
+    let listed: Value = serde_json::from_slice(&listed).unwrap();
+    assert_eq!(listed[0]["streams"][0]["name"], "S", "{listed}");
+}
+
+/// Sends one HTTP/1.1 request on a raw socket (kept alive).
+fn send_raw_request(tcp: &mut std::net::TcpStream, path: &str, body: &str) {
+    use std::io::Write;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).unwrap();
+}
+
+/// Reads from a raw socket until `received` holds `wanted`; returns what one read brought
+/// once the wanted bytes arrived, for tests that care how the bytes came.
+fn read_until(tcp: &mut std::net::TcpStream, received: &mut Vec<u8>, wanted: &str) {
+    use std::io::Read;
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut buffer = [0u8; 64 * 1024];
+    while !String::from_utf8_lossy(received).contains(wanted) {
+        let n = tcp.read(&mut buffer).unwrap();
+        assert!(n > 0, "the connection closed before {wanted:?} came: {}", String::from_utf8_lossy(received));
+        received.extend_from_slice(&buffer[..n]);
+    }
+}
+
+#[test]
+fn a_keep_alive_connection_serves_requests_after_a_push_query_on_it_ends() {
+    let server = TestServer::start(ServerConfig::default());
+    server
+        .engine
+        .execute("CREATE STREAM ka (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='ka', VALUE_FORMAT='JSON', PARTITIONS=1);")
+        .unwrap();
+    let mut tcp = std::net::TcpStream::connect(server.handle().local_addr()).unwrap();
+    send_raw_request(
+        &mut tcp,
+        "/query-stream",
+        r#"{"sql": "SELECT * FROM ka EMIT CHANGES LIMIT 2;", "properties": {"auto.offset.reset": "earliest"}}"#,
+    );
+    server.client().insert("KA", &[json!({"K": "a", "V": 1}), json!({"K": "b", "V": 2})]).unwrap();
+    let mut received = Vec::new();
+    // The push query's body ends (its last chunk) after its LIMIT...
+    read_until(&mut tcp, &mut received, "\r\n0\r\n\r\n");
+    let push = String::from_utf8(received.clone()).unwrap();
+    assert!(push.contains(r#"["a",1]"#) && push.contains(r#"["b",2]"#), "{push}");
+    // ...and the same connection answers the next request.
+    received.clear();
+    send_raw_request(&mut tcp, "/ksql", r#"{"ksql": "LIST STREAMS;"}"#);
+    read_until(&mut tcp, &mut received, "\"KA\"");
+    assert!(String::from_utf8_lossy(&received).starts_with("HTTP/1.1 200"));
+}
+
+#[test]
+fn the_rows_of_one_insert_request_reach_a_push_client_together() {
+    use std::io::Read;
+    let server = TestServer::start(ServerConfig::default());
+    server
+        .engine
+        .execute("CREATE STREAM tg (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='tg', VALUE_FORMAT='JSON', PARTITIONS=1);")
+        .unwrap();
+    let mut tcp = std::net::TcpStream::connect(server.handle().local_addr()).unwrap();
+    send_raw_request(&mut tcp, "/query-stream", r#"{"sql": "SELECT * FROM tg EMIT CHANGES;"}"#);
+    let mut received = Vec::new();
+    read_until(&mut tcp, &mut received, "columnNames");
+    // The request's last row has no newline (the body ends there): it is still written, made
+    // durable and fanned out with the others, so they all leave in one write and arrive in
+    // one read — rather than the last one a flush later, after a second wake-up of every
+    // client following the stream.
+    let rows: Vec<Value> = (0..5).map(|i| json!({"K": format!("k{i}"), "V": i})).collect();
+    let acks = server.client().insert("TG", &rows).unwrap();
+    assert_eq!(acks.len(), 5);
+    let mut buffer = [0u8; 64 * 1024];
+    let n = tcp.read(&mut buffer).unwrap();
+    let first_read = String::from_utf8_lossy(&buffer[..n]);
+    for i in 0..5 {
+        assert!(first_read.contains(&format!(r#"["k{i}",{i}]"#)), "row {i} came later: {first_read:?}");
+    }
 }
 
 #[test]

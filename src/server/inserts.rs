@@ -9,6 +9,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::body::HttpBody as _;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -33,7 +34,7 @@ pub(crate) async fn inserts_stream(State(state): State<Arc<AppState>>, body: Bod
 
 async fn run(state: Arc<AppState>, body: Body, tx: mpsc::Sender<Bytes>) {
     let limit = state.config.max_request_bytes;
-    let mut body = body.into_data_stream();
+    let mut body = body;
     let mut pending: Vec<u8> = Vec::new();
     let mut target: Option<String> = None;
     let mut seq: i64 = 0;
@@ -53,14 +54,17 @@ async fn run(state: Arc<AppState>, body: Body, tx: mpsc::Sender<Bytes>) {
             }
             None => None,
         };
-        match chunk {
-            Some(data) => pending.extend_from_slice(&data),
-            // The last line may lack its newline.
-            None => {
-                finished = true;
-                if !pending.is_empty() && pending.last() != Some(&b'\n') {
-                    pending.push(b'\n');
-                }
+        if let Some(data) = &chunk {
+            pending.extend_from_slice(data);
+        }
+        // The last line may lack its newline. A body of known length is known to have ended
+        // with the data that completes it: its last row is written with the rows that came
+        // with it rather than on its own after one more poll (a second write, flush and
+        // fan-out to every push query reading the stream).
+        if chunk.is_none() || body.is_end_stream() {
+            finished = true;
+            if !pending.is_empty() && pending.last() != Some(&b'\n') {
+                pending.push(b'\n');
             }
         }
         // Every complete line that arrived is parsed first; the rows among them are then

@@ -5,7 +5,8 @@
 //! row) and a plain JSON array. A [`Writer`] turns rows into chunks in one of them.
 //!
 //! A push query is pumped by a task of its own from the engine's query thread into the
-//! response body through a bounded channel. The pump never fills the last slot of that
+//! response body through a bounded channel; the pump and the connection both run on the
+//! server's push runtime (see the server module's doc). The pump never fills the last slot of that
 //! channel: when the client leaves it full for `slow_client_timeout`, the pump puts a final
 //! error message in that slot, stops the query and closes the connection shortly after — a
 //! client that cannot keep up is cut off with a reason, and memory stays bounded.
@@ -25,7 +26,7 @@ use tokio::sync::mpsc;
 use super::entity::schema_text;
 use super::error::{ApiError, code};
 use super::routes::{KsqlRequest, blocking, read_json, session};
-use super::{AppState, ConnectionKill};
+use super::{AppState, ConnectionControl};
 use crate::engine::Session;
 use crate::engine::result::{PushQuery, PushedRow, ResultColumn, Row, StatementResult};
 use crate::sql::ast::Statement;
@@ -159,7 +160,7 @@ fn metadata(query_id: &str, columns: &[ResultColumn], mark_keys: bool) -> Value 
 pub(crate) async fn query_v1(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    kill: Option<axum::Extension<ConnectionKill>>,
+    control: Option<axum::Extension<ConnectionControl>>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let request: KsqlRequest = read_json(&state, body).await?;
@@ -170,7 +171,7 @@ pub(crate) async fn query_v1(
     }
     let accept_json = !accept.contains(V1_JSON) && accept.contains("application/json");
     let session = session(&request.streams_properties, &request.session_variables);
-    run_query(state, request.ksql, session, format, accept_json, kill.map(|k| k.0)).await
+    run_query(state, request.ksql, session, format, accept_json, control.map(|c| c.0)).await
 }
 
 #[derive(Deserialize)]
@@ -187,7 +188,7 @@ struct QueryStreamRequest {
 pub(crate) async fn query_stream(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    kill: Option<axum::Extension<ConnectionKill>>,
+    control: Option<axum::Extension<ConnectionControl>>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let request: QueryStreamRequest = read_json(&state, body).await?;
@@ -202,7 +203,7 @@ pub(crate) async fn query_stream(
         return Err(not_acceptable());
     };
     let session = session(&request.properties, &request.session_variables);
-    run_query(state, request.sql, session, format, false, kill.map(|k| k.0)).await
+    run_query(state, request.sql, session, format, false, control.map(|c| c.0)).await
 }
 
 fn accept(headers: &HeaderMap) -> String {
@@ -223,7 +224,7 @@ async fn run_query(
     session: Session,
     format: Format,
     accept_json: bool,
-    kill: Option<ConnectionKill>,
+    control: Option<ConnectionControl>,
 ) -> Result<Response, ApiError> {
     // A key lookup whose plan is cached is answered right here, on the async thread: it takes
     // microseconds and never waits (it declines instead), while a hop to the blocking pool
@@ -274,7 +275,7 @@ async fn run_query(
         Prepared::Result(StatementResult::Rows { columns, rows, stream }) => {
             Ok(pull_response(&columns, rows, stream, format, content_type))
         }
-        Prepared::Result(StatementResult::Push(push)) => Ok(push_response(state, push, format, content_type, kill)),
+        Prepared::Result(StatementResult::Push(push)) => Ok(push_response(state, push, format, content_type, control)),
         Prepared::Result(_) => Err(ApiError::internal(&"a SELECT returned neither rows nor a push query")),
         // ksqlDB prints only in the delimited format (and v1, which is text lines here too).
         Prepared::Print(_) if format == Format::JsonArray => Err(ApiError::new(
@@ -377,13 +378,19 @@ fn push_response(
     push: PushQuery,
     format: Format,
     content_type: &'static str,
-    kill: Option<ConnectionKill>,
+    control: Option<ConnectionControl>,
 ) -> Response {
     let capacity = state.config.client_buffer.max(2);
     let (tx, mut rx) = mpsc::channel::<Chunks>(capacity);
     state.push_queries.lock().insert(push.id.clone(), push.canceller());
     let registered = Registered { state: state.clone(), id: push.id.clone() };
-    tokio::spawn(pump(state, push, format, tx, kill, registered));
+    // The connection and the pump both run on the push runtime from here on (see the server
+    // module's doc): their wake-ups and writes stay off the threads that answer requests.
+    let kill = control.map(|control| {
+        control.handoff.notify_one();
+        control.kill
+    });
+    state.spawn_push(pump(state.clone(), push, format, tx, kill, registered));
     // The chunks of a message come out one by one (each row stays a chunk of its own, which
     // clients that read a chunk as a line rely on), with no wake-up between them: the
     // connection writes what is there in one go.
@@ -460,7 +467,7 @@ async fn pump(
     mut push: PushQuery,
     format: Format,
     tx: mpsc::Sender<Chunks>,
-    kill: Option<ConnectionKill>,
+    kill: Option<Arc<tokio::sync::Notify>>,
     _registered: Registered,
 ) {
     let timeout = state.config.slow_client_timeout;
@@ -556,7 +563,7 @@ async fn pump(
                 // A moment to let the message out if the client reads again, then the
                 // connection goes, whatever it holds.
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                kill.0.notify_one();
+                kill.notify_one();
             }
         }
         Delivery::Gone => tracing::debug!(query = %push.id, "push-query client went away"),
