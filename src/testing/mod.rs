@@ -159,7 +159,7 @@ pub fn run(paths: &[PathBuf], options: &RunOptions, out: &mut dyn Write) -> Resu
     }
 
     if let (Some(listed), Some(path)) = (&ratchet, &options.ratchet) {
-        let failed: BTreeSet<&str> = summary.failures.iter().map(|(n, _)| n.as_str()).collect();
+        let failed: BTreeSet<&str> = summary.failures.iter().map(|(n, _)| ratchet_key(n)).collect();
         summary.regressions = listed.iter().filter(|n| failed.contains(n.as_str())).cloned().collect();
         if summary.regressions.is_empty() {
             writeln!(out, "ratchet {}: no regressions ({} cases listed)", path.display(), listed.len())?;
@@ -174,7 +174,7 @@ pub fn run(paths: &[PathBuf], options: &RunOptions, out: &mut dyn Write) -> Resu
                 writeln!(out, "  REGRESSION {name}")?;
             }
         }
-        let new = summary.passed_names.iter().filter(|n| !listed.contains(*n)).count();
+        let new = summary.passed_names.iter().filter(|n| !listed.contains(ratchet_key(n))).count();
         if new > 0 && options.update_ratchet.is_none() {
             writeln!(
                 out,
@@ -270,6 +270,13 @@ pub fn read_ratchet(path: &Path) -> Result<BTreeSet<String>> {
     Ok(ratchet_names(&text))
 }
 
+/// A case's name as a ratchet file lists it: a line's trailing whitespace does not survive
+/// editors and diffs, so a name that ends in a space (ksqlDB has a few) is listed without it,
+/// and compared that way.
+fn ratchet_key(name: &str) -> &str {
+    name.trim_end()
+}
+
 fn ratchet_names(text: &str) -> BTreeSet<String> {
     text.lines()
         .map(str::trim_end)
@@ -291,7 +298,7 @@ pub fn update_ratchet(path: &Path, passed: &[String]) -> Result<usize> {
     let comments: Vec<&str> = existing.lines().filter(|l| l.starts_with('#')).collect();
     let mut names = ratchet_names(&existing);
     let before = names.len();
-    names.extend(passed.iter().cloned());
+    names.extend(passed.iter().map(|name| ratchet_key(name).to_string()));
     let added = names.len() - before;
     let mut text = String::new();
     for line in comments.iter().copied().chain(names.iter().map(String::as_str)) {
@@ -334,6 +341,10 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "# header\na - 1\nb - 2\nc - 3\n");
         let names = read_ratchet(&path).unwrap();
         assert_eq!(names.into_iter().collect::<Vec<_>>(), ["a - 1", "b - 2", "c - 3"]);
+        // A name ending in a space is listed without it, and counts as listed from then on.
+        assert_eq!(update_ratchet(&path, &["d - 4 ".into()]).unwrap(), 1);
+        assert_eq!(update_ratchet(&path, &["d - 4 ".into()]).unwrap(), 0);
+        assert!(read_ratchet(&path).unwrap().contains(ratchet_key("d - 4 ")));
     }
 
     #[test]
