@@ -1031,7 +1031,13 @@ impl<'a> Parser<'a> {
         let partition_by = if self.eat_kw("PARTITION") {
             stage = 4;
             self.expect_kw("BY")?;
-            self.parse_grouping()?
+            let at = self.here();
+            let keys = self.parse_grouping()?;
+            if keys.is_empty() {
+                // `PARTITION BY ()`: ksqlDB's message (the empty list reads as no clause).
+                return Err(Error::user("PARTITION BY requires at least one expression").at(at));
+            }
+            keys
         } else {
             Vec::new()
         };
@@ -1513,6 +1519,8 @@ mod tests {
         assert_eq!(q.group_by, vec![col("A")]);
         let q = query("SELECT * FROM s PARTITION BY a, b->c");
         assert_eq!(q.partition_by.len(), 2);
+        let err = err("SELECT a FROM s PARTITION BY ();");
+        assert!(err.to_string().contains("PARTITION BY requires at least one expression"), "{err}");
         // As in ksqlDB: value expressions only, and no nested lists.
         assert!(parse("SELECT * FROM s GROUP BY a AND b").is_err());
         assert!(parse("SELECT * FROM s GROUP BY a, (b, c)").is_err());
