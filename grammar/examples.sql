@@ -319,7 +319,7 @@ CREATE STREAM pageviews_by_page AS SELECT * FROM pageviews PARTITION BY pageid;
 
 CREATE STREAM readings_by_site AS SELECT * FROM readings PARTITION BY site_id, device_id EMIT CHANGES;
 
-CREATE STREAM orders_unkeyed AS SELECT * FROM orders PARTITION BY ();
+CREATE STREAM orders_unkeyed AS SELECT * FROM orders PARTITION BY NULL;
 
 CREATE STREAM orders_by_region AS SELECT * FROM orders_enriched PARTITION BY UCASE(customer) EMIT CHANGES;
 
