@@ -12,7 +12,7 @@
 //! Each case runs on its own thread with a timeout, and a panic is caught, so that no case can
 //! hang or abort the run.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -116,7 +116,8 @@ pub fn execute(case: &TestCase) -> Result<(), String> {
     create_topics(case, backend.as_ref())?;
 
     let mut produced = HashSet::new();
-    let raised = drive(case, &engine, backend.as_ref(), &mut produced).err();
+    let mut order = OutputOrder::default();
+    let raised = drive(case, &engine, backend.as_ref(), &mut produced, &mut order).err();
 
     if let Some(expected) = &case.expected_exception {
         let describe = || {
@@ -142,7 +143,7 @@ pub fn execute(case: &TestCase) -> Result<(), String> {
     }
 
     let catalog = engine.catalog();
-    verify_outputs(case, &catalog, backend.as_ref(), &produced)?;
+    verify_outputs(case, &catalog, backend.as_ref(), &produced, &order)?;
     if let Some(conditions) = &case.post {
         post::check(conditions, &catalog, backend.as_ref())?;
     }
@@ -253,6 +254,7 @@ fn drive(
     engine: &Engine,
     backend: &dyn TopicBackend,
     produced: &mut HashSet<(String, i32, i64)>,
+    order: &mut OutputOrder,
 ) -> Result<(), Raised> {
     // ksqlDB's runner parses the statements as one text, one after the other on new lines, so
     // its error positions count lines from the first statement: leading newlines make ours do
@@ -267,6 +269,7 @@ fn drive(
     }
     // Records written by the statements themselves (INSERT ... VALUES) are processed first.
     engine.run_until_idle().map_err(|e| Raised::new("processing after the statements failed".into(), e))?;
+    order.mark(case, backend);
     // Statements are done: the catalog no longer changes while inputs are processed.
     let catalog = engine.catalog();
     for (i, input) in case.inputs.iter().enumerate() {
@@ -278,8 +281,48 @@ fn drive(
             produced.insert((input.topic.clone(), partition, offset));
         }
         engine.run_until_idle().map_err(|e| Raised::new(format!("processing input #{} failed", i + 1), e))?;
+        order.mark(case, backend);
     }
     Ok(())
+}
+
+/// The order in which output records were written, as far as it matters: ksqlDB's runner
+/// sees a query's output records as they are produced, across partitions, and expects them in
+/// that order; read back partition by partition, the results of two inputs whose keys land in
+/// different partitions would swap. The end of every output partition is marked after each
+/// input is processed, and records are compared in the order of the input that caused them
+/// (then partition by partition, offset by offset, within one input's).
+#[derive(Debug, Default)]
+pub(crate) struct OutputOrder {
+    /// Per output topic and partition, its end offset after each step.
+    marks: HashMap<(String, i32), Vec<i64>>,
+}
+
+impl OutputOrder {
+    /// Marks where every output topic of the case ends now. A topic that does not exist yet
+    /// ends at 0.
+    fn mark(&mut self, case: &TestCase, backend: &dyn TopicBackend) {
+        let mut seen = HashSet::new();
+        for topic in case.outputs.iter().map(|r| r.topic.as_str()) {
+            if !seen.insert(topic) {
+                continue;
+            }
+            let partitions = backend.describe_topic(topic).ok().flatten().map_or(0, |d| d.config.partitions);
+            for partition in 0..partitions {
+                let end = backend.end_offset(topic, partition).unwrap_or(0);
+                self.marks.entry((topic.to_string(), partition)).or_default().push(end);
+            }
+        }
+    }
+
+    /// The step that wrote the record at `offset` of a partition: the first mark past it.
+    /// Without marks (or past the last), every record is in the last step.
+    fn step(&self, topic: &str, partition: i32, offset: i64) -> usize {
+        match self.marks.get(&(topic.to_string(), partition)) {
+            Some(ends) => ends.partition_point(|&end| end <= offset),
+            None => usize::MAX,
+        }
+    }
 }
 
 fn abbreviate(statement: &str) -> String {
@@ -363,6 +406,7 @@ pub(crate) fn verify_outputs(
     catalog: &Catalog,
     backend: &dyn TopicBackend,
     produced: &HashSet<(String, i32, i64)>,
+    order: &OutputOrder,
 ) -> Result<(), String> {
     // Grouped by topic, in order of first appearance.
     let mut topics: Vec<(&str, Vec<&RecordSpec>)> = Vec::new();
@@ -375,9 +419,11 @@ pub(crate) fn verify_outputs(
     // Inputs carry the timestamps; with none (INSERT VALUES), times come from the wall clock.
     let check_timestamps = !case.inputs.is_empty();
     for (topic, expected) in topics {
-        let records = read_topic(backend, topic, produced)?.ok_or_else(|| {
+        let mut records = read_topic(backend, topic, produced)?.ok_or_else(|| {
             format!("topic '{topic}': expected {} records but the topic does not exist", expected.len())
         })?;
+        // Stable: within one step, partition by partition as read.
+        records.sort_by_key(|r| order.step(topic, r.partition, r.offset));
         let source = pick_source(catalog, topic, true);
         let mut actual = Vec::with_capacity(records.len());
         for (i, record) in records.into_iter().enumerate() {
@@ -451,6 +497,17 @@ fn decode_record(record: Record, source: Option<&Source>) -> Result<ActualRecord
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn output_records_are_ordered_by_the_input_that_wrote_them() {
+        let mut order = super::OutputOrder::default();
+        // Partition 0 ended at 2 after the statements, 2 after input 1, 5 after input 2.
+        order.marks.insert(("T".to_string(), 0), vec![2, 2, 5]);
+        let steps: Vec<usize> = (0..6).map(|offset| order.step("T", 0, offset)).collect();
+        assert_eq!(steps, [0, 0, 2, 2, 2, 3]);
+        // A partition never marked (another runner) keeps the order it was read in.
+        assert_eq!(order.step("T", 1, 0), order.step("U", 0, 7));
+    }
+
     use serde_json::json;
 
     use super::*;

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::case::{RestSpec, TestCase};
 use super::compare::values_match;
-use super::executor::{create_topics, engine_config, input_record, verify_outputs};
+use super::executor::{OutputOrder, create_topics, engine_config, input_record, verify_outputs};
 use crate::client::{Client, ClientError, ServerError};
 use crate::engine::Engine;
 use crate::server::{ServerConfig, ServerHandle};
@@ -130,7 +130,7 @@ fn run(case: &TestCase, spec: &RestSpec, engine: &Engine, server: &ServerHandle)
         return Err(format!("expected an error {expected}, but every statement succeeded"));
     }
     let catalog = engine.catalog();
-    verify_outputs(case, &catalog, engine.backend().as_ref(), &produced)
+    verify_outputs(case, &catalog, engine.backend().as_ref(), &produced, &OutputOrder::default())
 }
 
 fn produce_inputs(case: &TestCase, engine: &Engine, produced: &mut HashSet<(String, i32, i64)>) -> Result<(), String> {
