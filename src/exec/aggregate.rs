@@ -33,7 +33,7 @@ use crate::catalog::ColumnRole;
 use crate::error::{Error, Result};
 use crate::exec::join::JoinOperator;
 use crate::exec::processing_log::ProcessingLog;
-use crate::exec::source::{NULL_VALUE_COLUMN, ROWTIME, SourceReader};
+use crate::exec::source::{HEADERS_COLUMN, NULL_VALUE_COLUMN, ROWTIME, SourceReader};
 use crate::functions::aggregate::{Accumulator, AggregateCall, AggregateConfig, create};
 use crate::plan::aggregate::AggregatePlan;
 use crate::sql::ast::{SourceKind, WindowKind};
@@ -99,6 +99,8 @@ struct Prepared {
     /// Arguments per aggregate call.
     args: Vec<Vec<ArrayRef>>,
     rowtime: Int64Array,
+    /// The rows' headers, when any row has some.
+    headers: Option<ArrayRef>,
 }
 
 /// The repartition stage of a GROUP BY on something other than a multi-partition stream's
@@ -171,7 +173,12 @@ impl Repartition {
                 timestamp: prepared.rowtime.value(row),
                 key: Some(buffer.slice(start..middle)),
                 value: Some(buffer.slice(middle..end)),
-                headers: Vec::new(),
+                headers: prepared
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.as_list_opt::<i32>())
+                    .map(|h| crate::exec::sink::row_headers(h, row))
+                    .unwrap_or_default(),
             })
             .collect();
         if !records.is_empty() {
@@ -204,9 +211,24 @@ impl Repartition {
         } else {
             args.resize(self.arity.len(), Vec::new());
         }
+        let headers = if records.iter().any(|r| !r.headers.is_empty()) {
+            let refs: Vec<&crate::topic::Record> = records.iter().collect();
+            let field = arrow::datatypes::Field::new(HEADERS_COLUMN, crate::exec::source::headers_type(), true);
+            Some(crate::exec::source::headers_array(&refs, true, &field)?)
+        } else {
+            None
+        };
         let keys = records.into_iter().map(|r| r.key.unwrap_or_default()).collect();
-        Ok(Some(Prepared { rows: rowtime.len(), keep: None, keys: Keys::Raw(keys), args, rowtime }))
+        Ok(Some(Prepared { rows: rowtime.len(), keep: None, keys: Keys::Raw(keys), args, rowtime, headers }))
     }
+}
+
+/// Whether a HEADERS column holds any header at all (most inputs have none).
+fn any_headers(headers: &dyn Array) -> bool {
+    headers.as_list_opt::<i32>().is_some_and(|list| {
+        let offsets = list.value_offsets();
+        (0..list.len()).any(|row| offsets[row] != offsets[row + 1] && !list.is_null(row))
+    })
 }
 
 /// A table source's current row per key: its group and its aggregate arguments, which an
@@ -311,6 +333,10 @@ pub struct Aggregator {
     /// All-null HEADERS values, sliced for each output batch: building a null nested array
     /// costs more than the rest of a one-row output (a pull query's key lookup).
     null_headers: Option<ArrayRef>,
+    /// The HEADERS of the input batch being applied, when any row has some.
+    batch_headers: Option<ArrayRef>,
+    /// Per group updated in this batch, the headers of the row that last updated it.
+    emit_headers: HashMap<usize, ArrayRef>,
 }
 
 /// Splits `min_start..` windows of a hopping or tumbling window containing `ts`.
@@ -412,6 +438,8 @@ impl Aggregator {
             table_state_rows,
             restored: RestoreStats::default(),
             null_headers: None,
+            batch_headers: None,
+            emit_headers: HashMap::new(),
         })
     }
 
@@ -632,7 +660,16 @@ impl Aggregator {
         self.finish_batch()
     }
 
+    /// Remembers the headers of the row that updated group `g`, if the input has headers.
+    fn note_headers(&mut self, g: usize, row: usize) {
+        if let Some(headers) = &self.batch_headers {
+            self.emit_headers.insert(g, headers.slice(row, 1));
+        }
+    }
+
     fn begin_batch(&mut self) {
+        self.batch_headers = None;
+        self.emit_headers.clear();
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             // The epoch wrapped: forget which groups were touched in earlier batches.
@@ -709,12 +746,14 @@ impl Aggregator {
             .ok_or_else(|| Error::internal("input batch has no BIGINT ROWTIME"))?
             .clone();
         let key_rows = self.keys.convert_columns(&key_arrays)?;
-        Ok(Prepared { rows: batch.num_rows(), keep: Some(keep), keys: Keys::Rows(key_rows), args, rowtime })
+        let headers = batch.column_by_name(HEADERS_COLUMN).filter(|h| any_headers(h.as_ref())).cloned();
+        Ok(Prepared { rows: batch.num_rows(), keep: Some(keep), keys: Keys::Rows(key_rows), args, rowtime, headers })
     }
 
     /// Aggregates prepared rows.
     fn apply(&mut self, prepared: Prepared) -> Result<()> {
-        let Prepared { rows: count, keep, keys: key_rows, args, rowtime } = prepared;
+        let Prepared { rows: count, keep, keys: key_rows, args, rowtime, headers } = prepared;
+        self.batch_headers = headers;
 
         let mut groups: Vec<usize> = Vec::with_capacity(count);
         let mut rows: Vec<u32> = Vec::with_capacity(count);
@@ -734,6 +773,7 @@ impl Aggregator {
                 None => {
                     let g = self.group_for(key_row, 0, 0, &mut lookup);
                     self.slots[g].rowtime = self.slots[g].rowtime.max(ts);
+                    self.note_headers(g, row);
                     self.touch(g);
                     groups.push(g);
                     rows.push(row as u32);
@@ -753,6 +793,7 @@ impl Aggregator {
                         }
                         let g = self.group_for(key_row, start, end, &mut lookup);
                         self.slots[g].rowtime = self.slots[g].rowtime.max(ts);
+                        self.note_headers(g, row);
                         self.touch(g);
                         groups.push(g);
                         rows.push(row as u32);
@@ -841,6 +882,7 @@ impl Aggregator {
             target
         };
         self.slots[target].rowtime = rowtime;
+        self.note_headers(target, row);
         let indices = UInt32Array::from(vec![row as u32]);
         for (acc, arrays) in self.accumulators.iter_mut().zip(args) {
             let taken: Vec<ArrayRef> = arrays
@@ -867,7 +909,8 @@ impl Aggregator {
             .collect();
         let source_rows = source_keys.convert_columns(&key_columns)?;
         // A tombstone, a row WHERE rejects and a row without a group only retract.
-        let Prepared { keep, keys: key_rows, args, rowtime, .. } = self.prepare(batch)?;
+        let Prepared { keep, keys: key_rows, args, rowtime, headers, .. } = self.prepare(batch)?;
+        self.batch_headers = headers;
         let keep = keep.ok_or_else(|| Error::internal("prepared table rows without a mask"))?;
         let mut lookup = Vec::new();
         for row in 0..batch.num_rows() {
@@ -885,6 +928,7 @@ impl Aggregator {
                     acc.update(&[g], old_args, &[self.seq + row as i64], true)?;
                 }
                 self.slots[g].rowtime = self.slots[g].rowtime.max(ts);
+                self.note_headers(g, row);
                 self.touch(g);
                 self.table_changed.push(source_key.clone());
             }
@@ -900,6 +944,7 @@ impl Aggregator {
                     row_args.extend(one);
                 }
                 self.slots[g].rowtime = self.slots[g].rowtime.max(ts);
+                self.note_headers(g, row);
                 self.touch(g);
                 self.table_rows.insert(source_key.clone(), TableRow { group_key: self.key(g).into(), args: row_args });
                 self.table_changed.push(source_key);
@@ -1107,7 +1152,17 @@ impl Aggregator {
             out.push(expr.evaluate(&rows)?.into_array(n)?);
         }
         out.push(rows.column(rows.num_columns() - 1).clone());
-        out.push(self.null_headers(out.len(), n));
+        let headers = if self.emit_headers.is_empty() {
+            self.null_headers(out.len(), n)
+        } else {
+            // Each update carries the headers of the record that made it (none for a window
+            // closed or a session merged away without one).
+            let none = self.null_headers(out.len(), 1);
+            let parts: Vec<&dyn Array> =
+                emits.iter().map(|e| self.emit_headers.get(&e.group).unwrap_or(&none).as_ref()).collect();
+            arrow::compute::concat(&parts)?
+        };
+        out.push(headers);
         out.push(Arc::new(tombstone));
         let mut batch = crate::exec::conform(&self.plan.output_schema, out)?;
         if self.plan.window.is_some() {

@@ -120,7 +120,7 @@ impl Sink {
     }
 }
 
-fn row_headers(headers: &arrow::array::ListArray, row: usize) -> Vec<crate::topic::Header> {
+pub(crate) fn row_headers(headers: &arrow::array::ListArray, row: usize) -> Vec<crate::topic::Header> {
     // Most rows have no headers: look at the offsets before slicing anything, as slicing the
     // entries (a struct array) costs allocations.
     let offsets = headers.value_offsets();

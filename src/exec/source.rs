@@ -323,7 +323,7 @@ fn header_array(records: &[&Record], name: &str) -> ArrayRef {
 }
 
 /// The headers of `records` as a list column; `any` says whether some record has headers.
-fn headers_array(records: &[&Record], any: bool, field: &Field) -> Result<ArrayRef> {
+pub(crate) fn headers_array(records: &[&Record], any: bool, field: &Field) -> Result<ArrayRef> {
     let DataType::List(item) = field.data_type() else {
         return Err(Error::user(format!(
             "HEADERS column `{}` must be ARRAY<STRUCT<KEY STRING, VALUE BYTES>>",
