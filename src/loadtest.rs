@@ -175,7 +175,7 @@ impl Report {
             let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
             self.latencies_us[i] as f64 / 1000.0
         };
-        let memory = |m: Option<f64>| m.map_or("n/a".to_string(), |m| format!("{m:.1}"));
+        let one_decimal = |m: Option<f64>| m.map_or("n/a".to_string(), |m| format!("{m:.1}"));
         crate::render::line(&format!(
             "pull_queries={} pull_rate={:.0}/s p50_ms={:.3} p99_ms={:.3} max_ms={:.3} pull_errors={} \
              push_clients={} push_errors={} rows_inserted={} rows_delivered_min={} rows_missing={} \
@@ -191,9 +191,9 @@ impl Report {
             self.inserted,
             self.min_delivered,
             self.missing,
-            memory(self.rss_mb),
-            memory(self.peak_rss_mb),
-            memory(self.steal_pct),
+            one_decimal(self.rss_mb),
+            one_decimal(self.peak_rss_mb),
+            one_decimal(self.steal_pct),
         ));
     }
 }

@@ -405,8 +405,7 @@ fn send_raw_request(tcp: &mut std::net::TcpStream, path: &str, body: &str) {
     tcp.write_all(request.as_bytes()).unwrap();
 }
 
-/// Reads from a raw socket until `received` holds `wanted`; returns what one read brought
-/// once the wanted bytes arrived, for tests that care how the bytes came.
+/// Reads from a raw socket, appending to `received`, until it holds `wanted`.
 fn read_until(tcp: &mut std::net::TcpStream, received: &mut Vec<u8>, wanted: &str) {
     use std::io::Read;
     tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();

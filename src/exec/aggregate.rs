@@ -223,14 +223,6 @@ impl Repartition {
     }
 }
 
-/// Whether a HEADERS column holds any header at all (most inputs have none).
-fn any_headers(headers: &dyn Array) -> bool {
-    headers.as_list_opt::<i32>().is_some_and(|list| {
-        let offsets = list.value_offsets();
-        (0..list.len()).any(|row| offsets[row] != offsets[row + 1] && !list.is_null(row))
-    })
-}
-
 /// A table source's current row per key: its group and its aggregate arguments, which an
 /// update or a delete must retract.
 struct TableRow {
@@ -746,7 +738,10 @@ impl Aggregator {
             .ok_or_else(|| Error::internal("input batch has no BIGINT ROWTIME"))?
             .clone();
         let key_rows = self.keys.convert_columns(&key_arrays)?;
-        let headers = batch.column_by_name(HEADERS_COLUMN).filter(|h| any_headers(h.as_ref())).cloned();
+        let headers = batch
+            .column_by_name(HEADERS_COLUMN)
+            .filter(|h| h.as_list_opt::<i32>().is_some_and(crate::exec::sink::any_headers))
+            .cloned();
         Ok(Prepared { rows: batch.num_rows(), keep: Some(keep), keys: Keys::Rows(key_rows), args, rowtime, headers })
     }
 

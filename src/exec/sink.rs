@@ -111,13 +111,18 @@ impl Sink {
             values = kept;
         }
         let timestamps = (0..rows).map(|row| if rowtime.is_null(row) { 0 } else { rowtime.value(row) }).collect();
-        let offsets = headers.value_offsets();
-        let any_headers = (0..rows).any(|row| offsets[row] != offsets[row + 1] && !headers.is_null(row));
-        let headers = if any_headers { (0..rows).map(|row| row_headers(headers, row)).collect() } else { Vec::new() };
+        let headers =
+            if any_headers(headers) { (0..rows).map(|row| row_headers(headers, row)).collect() } else { Vec::new() };
         let batch = ProducerBatch { partition: None, timestamps, keys, values, headers };
         self.backend.produce_batch(&self.topic, batch)?;
         Ok(rows)
     }
+}
+
+/// Whether a HEADERS column holds any header at all (most batches have none).
+pub(crate) fn any_headers(headers: &arrow::array::ListArray) -> bool {
+    let offsets = headers.value_offsets();
+    (0..headers.len()).any(|row| offsets[row] != offsets[row + 1] && !headers.is_null(row))
 }
 
 pub(crate) fn row_headers(headers: &arrow::array::ListArray, row: usize) -> Vec<crate::topic::Header> {

@@ -32,9 +32,8 @@ pub(crate) async fn inserts_stream(State(state): State<Arc<AppState>>, body: Bod
     response
 }
 
-async fn run(state: Arc<AppState>, body: Body, tx: mpsc::Sender<Bytes>) {
+async fn run(state: Arc<AppState>, mut body: Body, tx: mpsc::Sender<Bytes>) {
     let limit = state.config.max_request_bytes;
-    let mut body = body;
     let mut pending: Vec<u8> = Vec::new();
     let mut target: Option<String> = None;
     let mut seq: i64 = 0;

@@ -102,7 +102,11 @@ const PUSH_NICENESS: i32 = 10;
 /// The runtime push-query connections move to. Shut down in the background when dropped:
 /// the server may be dropped on an async thread, where blocking for the runtime's threads to
 /// end is not allowed; by then every connection has ended or was given up on.
-struct PushRuntime(Option<tokio::runtime::Runtime>);
+struct PushRuntime {
+    handle: tokio::runtime::Handle,
+    /// Always there until dropped (taken to shut it down).
+    runtime: Option<tokio::runtime::Runtime>,
+}
 
 impl PushRuntime {
     fn start(threads: usize) -> Result<Self> {
@@ -113,17 +117,13 @@ impl PushRuntime {
             .enable_all()
             .build()
             .map_err(|e| Error::external(format!("cannot start the push-query runtime: {e}")))?;
-        Ok(Self(Some(runtime)))
-    }
-
-    fn handle(&self) -> Option<&tokio::runtime::Handle> {
-        self.0.as_ref().map(tokio::runtime::Runtime::handle)
+        Ok(Self { handle: runtime.handle().clone(), runtime: Some(runtime) })
     }
 }
 
 impl Drop for PushRuntime {
     fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
+        if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
     }
@@ -152,11 +152,7 @@ impl AppState {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        match self.push.handle() {
-            Some(push) => drop(push.spawn(task)),
-            // Only while the server is being dropped; the task then ends with it.
-            None => drop(tokio::spawn(task)),
-        }
+        drop(self.push.handle.spawn(task));
     }
 }
 
@@ -270,7 +266,7 @@ async fn accept_loop(
         });
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
-        let push = state.push.handle().cloned();
+        let push = state.push.handle.clone();
         tokio::spawn(async move {
             match acceptor {
                 Some(acceptor) => {
@@ -304,7 +300,7 @@ async fn serve<I, S>(
     service: S,
     watcher: hyper_util::server::graceful::Watcher,
     control: ConnectionControl,
-    push: Option<tokio::runtime::Handle>,
+    push: tokio::runtime::Handle,
     peer: SocketAddr,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
@@ -326,9 +322,8 @@ async fn serve<I, S>(
     tokio::select! {
         result = &mut connection => return ended(result),
         _ = control.kill.notified() => return tracing::info!(%peer, "connection closed by the server"),
-        _ = control.handoff.notified(), if push.is_some() => {}
+        _ = control.handoff.notified() => {}
     }
-    let Some(push) = push else { return };
     // The connection goes on in a task of the push runtime: its first poll there registers
     // that task for every event the connection waits on. The socket stays registered with
     // this runtime's I/O driver, which only relays its (rare) readiness events.

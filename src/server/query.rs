@@ -6,8 +6,8 @@
 //!
 //! A push query is pumped by a task of its own from the engine's query thread into the
 //! response body through a bounded channel; the pump and the connection both run on the
-//! server's push runtime (see the server module's doc). The pump never fills the last slot of that
-//! channel: when the client leaves it full for `slow_client_timeout`, the pump puts a final
+//! server's push runtime (see the server module's doc). The pump never fills the last slot of
+//! that channel: when the client leaves it full for `slow_client_timeout`, the pump puts a final
 //! error message in that slot, stops the query and closes the connection shortly after — a
 //! client that cannot keep up is cut off with a reason, and memory stays bounded.
 

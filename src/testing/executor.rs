@@ -497,9 +497,13 @@ fn decode_record(record: Record, source: Option<&Source>) -> Result<ActualRecord
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
+    use super::*;
+
     #[test]
     fn output_records_are_ordered_by_the_input_that_wrote_them() {
-        let mut order = super::OutputOrder::default();
+        let mut order = OutputOrder::default();
         // Partition 0 ended at 2 after the statements, 2 after input 1, 5 after input 2.
         order.marks.insert(("T".to_string(), 0), vec![2, 2, 5]);
         let steps: Vec<usize> = (0..6).map(|offset| order.step("T", 0, offset)).collect();
@@ -507,10 +511,6 @@ mod tests {
         // A partition never marked (another runner) keeps the order it was read in.
         assert_eq!(order.step("T", 1, 0), order.step("U", 0, 7));
     }
-
-    use serde_json::json;
-
-    use super::*;
     use crate::format::FormatKind;
     use crate::testing::case::parse_file;
 

@@ -278,11 +278,7 @@ fn ratchet_key(name: &str) -> &str {
 }
 
 fn ratchet_names(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .map(str::trim_end)
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
+    text.lines().map(ratchet_key).filter(|l| !l.trim().is_empty() && !l.starts_with('#')).map(str::to_string).collect()
 }
 
 /// Rewrites a ratchet file with the union of its names and `passed`, sorted; leading `#`
